@@ -14,4 +14,11 @@
 //! (bytes received, timer expired, connection up) and carries commands out (send bytes, arm a
 //! timer, connect, close).
 
+pub mod fsm;
+pub mod rib;
+pub mod speaker;
 pub mod wire;
+
+pub use fsm::{Direction, Event, Session, SessionConfig, State, Timer};
+pub use rib::PeerIdx;
+pub use speaker::{Output, PeerSettings, Speaker};

@@ -1,1 +1,187 @@
-fn main() {}
+//! `causeway`: one binary for every part of the service.
+//!
+//! - `causeway edge --config FILE` runs an edge router from a static file;
+//! - `causeway edge status|routes` read a running edge's status endpoint.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use edge::status::{EdgeStatus, RoutesView};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "causeway",
+    version,
+    about = "Self-hostable private interconnect (the ExpressRoute model)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run an edge router, or query a running one.
+    Edge(EdgeArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct EdgeArgs {
+    /// Run from this static configuration file (SIGHUP reloads it).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<EdgeCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+enum EdgeCommand {
+    /// Sessions per domain: state, uptime, last error, prefix counters.
+    Status(QueryArgs),
+    /// The Loc-RIB per domain with AS path and next hop.
+    Routes {
+        #[command(flatten)]
+        query: QueryArgs,
+        /// Only this routing domain.
+        #[arg(long)]
+        domain: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct QueryArgs {
+    /// The edge's status endpoint.
+    #[arg(long, env = "CAUSEWAY_EDGE_STATUS", default_value = "127.0.0.1:8179")]
+    status: SocketAddr,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Edge(args) => match (args.config, args.command) {
+            (Some(config), None) => run_edge(config),
+            (None, Some(EdgeCommand::Status(q))) => edge_status(&q),
+            (None, Some(EdgeCommand::Routes { query, domain })) => edge_routes(&query, domain),
+            _ => {
+                bail!("use `causeway edge --config FILE` to run, or `causeway edge status|routes`")
+            }
+        },
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+fn run_edge(config: PathBuf) -> anyhow::Result<()> {
+    init_tracing();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(edge::run(config))
+}
+
+/// A plain HTTP/1.1 GET against the local status endpoint.
+fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .with_context(|| format!("cannot reach the edge status endpoint at {addr}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8(raw).context("status endpoint answered non-UTF-8")?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .context("malformed HTTP answer")?;
+    if !head.starts_with("HTTP/1.1 200") {
+        bail!(
+            "status endpoint answered {}",
+            head.lines().next().unwrap_or("")
+        );
+    }
+    Ok(body.to_owned())
+}
+
+fn edge_status(q: &QueryArgs) -> anyhow::Result<()> {
+    let body = http_get(q.status, "/status")?;
+    if q.json {
+        println!("{body}");
+        return Ok(());
+    }
+    let status: EdgeStatus = serde_json::from_str(&body)?;
+    println!(
+        "router id {}  local AS {}",
+        status.router_id, status.local_as
+    );
+    println!(
+        "{:<16} {:<14} {:<28} {:>10} {:<12} {:>8} {:>15} {:>15}  last error",
+        "DOMAIN", "PEER", "ADDRESS", "AS", "STATE", "UPTIME", "V4 RCV/ACC/ADV", "V6 RCV/ACC/ADV"
+    );
+    for d in &status.domains {
+        for p in &d.peers {
+            let c4 = &p.prefixes.ipv4;
+            let c6 = &p.prefixes.ipv6;
+            println!(
+                "{:<16} {:<14} {:<28} {:>10} {:<12} {:>8} {:>15} {:>15}  {}",
+                d.name,
+                p.name,
+                p.address,
+                p.remote_as,
+                p.state,
+                p.uptime_secs.map_or("-".into(), |s| format!("{s}s")),
+                format!("{}/{}/{}", c4.received, c4.accepted, c4.advertised),
+                format!("{}/{}/{}", c6.received, c6.accepted, c6.advertised),
+                p.last_error.as_deref().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn edge_routes(q: &QueryArgs, domain: Option<String>) -> anyhow::Result<()> {
+    let path = match &domain {
+        Some(d) => format!("/routes?domain={d}"),
+        None => "/routes".to_owned(),
+    };
+    let body = http_get(q.status, &path)?;
+    if q.json {
+        println!("{body}");
+        return Ok(());
+    }
+    let routes: RoutesView = serde_json::from_str(&body)?;
+    println!(
+        "{:<16} {:<2}{:<44} {:<40} {:<14} AS PATH",
+        "DOMAIN", "", "PREFIX", "NEXT HOP", "FROM"
+    );
+    for d in &routes.domains {
+        for r in &d.routes {
+            println!(
+                "{:<16} {:<2}{:<44} {:<40} {:<14} {}",
+                d.name,
+                if r.best { "*>" } else { "* " },
+                r.prefix,
+                r.next_hop.map_or("self".into(), |n| n.to_string()),
+                r.peer,
+                r.as_path
+            );
+        }
+    }
+    Ok(())
+}

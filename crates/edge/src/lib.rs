@@ -1,1 +1,305 @@
-//! Causeway edge runtime.
+//! The Causeway edge: the router that terminates customers' BGP sessions.
+//!
+//! Parts and data flow:
+//! - [`config`]: the static file (`causeway edge --config edge.toml`), validated up front;
+//! - listeners (in [`conn`]) accept connections on the BGP port and hand each one to the
+//!   routing domain whose peer has the remote address; MD5 keys are set per peer address on
+//!   the listening sockets ([`md5`]);
+//! - [`domain`]: one task per routing domain owning its `bgp::Speaker` (sessions, RIB,
+//!   export); routes never cross from one domain to another;
+//! - [`conn`]: per connection a reader (framing, decoding, hold timer) and a writer
+//!   (KEEPALIVEs ahead of bulk updates);
+//! - [`status`]: the read-only HTTP JSON endpoint behind `causeway edge status|routes`.
+//!
+//! SIGHUP reloads the file and applies only what changed (see [`Edge::reload`]).
+
+pub mod config;
+pub mod conn;
+pub mod domain;
+pub mod md5;
+pub mod status;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use crate::config::EdgeConfig;
+use crate::domain::{DomainHandle, DomainMsg};
+use crate::status::{DomainRoutes, EdgeStatus, RoutesView};
+
+type AddressMap = Arc<RwLock<HashMap<IpAddr, mpsc::Sender<DomainMsg>>>>;
+
+/// A running edge; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Edge {
+    inner: Arc<Mutex<Running>>,
+    addresses: AddressMap,
+}
+
+#[derive(Debug)]
+struct Running {
+    config: EdgeConfig,
+    domains: BTreeMap<String, DomainHandle>,
+    listeners: Vec<Arc<TcpListener>>,
+    accept_tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Edge {
+    /// Binds the BGP listeners and starts every routing domain.
+    pub async fn start(config: EdgeConfig) -> anyhow::Result<Edge> {
+        let addresses: AddressMap = Arc::default();
+        let mut running = Running {
+            config: config.clone(),
+            domains: BTreeMap::new(),
+            listeners: Vec::new(),
+            accept_tasks: Vec::new(),
+        };
+        bind_listeners(&mut running, &addresses, config.listen_port)?;
+        let edge = Edge {
+            inner: Arc::new(Mutex::new(running)),
+            addresses,
+        };
+        {
+            let mut running = edge.inner.lock().await;
+            for d in &config.domains {
+                edge.start_domain(&mut running, d.clone());
+            }
+            edge.refresh_addresses(&running);
+        }
+        Ok(edge)
+    }
+
+    fn start_domain(&self, running: &mut Running, d: config::DomainConfig) {
+        let c = &running.config;
+        let handle = domain::spawn(c.local_as, c.router_id, c.listen_port, d.clone());
+        running.domains.insert(d.name.clone(), handle);
+    }
+
+    /// Rebuilds the address → domain map and the MD5 keys on the listeners.
+    fn refresh_addresses(&self, running: &Running) {
+        let mut map = HashMap::new();
+        for d in &running.config.domains {
+            let Some(h) = running.domains.get(&d.name) else {
+                continue;
+            };
+            for p in &d.peers {
+                map.insert(p.address, h.tx.clone());
+                for l in &running.listeners {
+                    let family_matches = l
+                        .local_addr()
+                        .is_ok_and(|a| a.is_ipv4() == p.address.is_ipv4());
+                    if family_matches
+                        && let Err(e) =
+                            md5::set_key(&**l, p.address, p.md5_key.as_deref().map(str::as_bytes))
+                    {
+                        tracing::error!(peer = %p.address, "cannot set TCP MD5 key: {e}");
+                    }
+                }
+            }
+        }
+        let old = std::mem::replace(
+            &mut *self.addresses.write().unwrap_or_else(|e| e.into_inner()),
+            map,
+        );
+        // Keys of peers that are gone are removed from the listeners.
+        let current = self.addresses.read().unwrap_or_else(|e| e.into_inner());
+        for addr in old.keys().filter(|a| !current.contains_key(a)) {
+            for l in &running.listeners {
+                if l.local_addr().is_ok_and(|a| a.is_ipv4() == addr.is_ipv4()) {
+                    let _ = md5::set_key(&**l, *addr, None);
+                }
+            }
+        }
+    }
+
+    /// Status of every domain's peers.
+    pub async fn status(&self) -> EdgeStatus {
+        let running = self.inner.lock().await;
+        let mut domains = Vec::new();
+        for h in running.domains.values() {
+            let (tx, rx) = oneshot::channel();
+            if h.tx.send(DomainMsg::Status(tx)).await.is_ok()
+                && let Ok(s) = rx.await
+            {
+                domains.push(s);
+            }
+        }
+        EdgeStatus {
+            router_id: running.config.router_id,
+            local_as: running.config.local_as,
+            domains,
+        }
+    }
+
+    /// The Loc-RIB of one domain, or of all.
+    pub async fn routes(&self, domain: Option<&str>) -> RoutesView {
+        let running = self.inner.lock().await;
+        let mut domains: Vec<DomainRoutes> = Vec::new();
+        for (name, h) in &running.domains {
+            if domain.is_some_and(|d| d != name) {
+                continue;
+            }
+            let (tx, rx) = oneshot::channel();
+            if h.tx.send(DomainMsg::Routes(tx)).await.is_ok()
+                && let Ok(r) = rx.await
+            {
+                domains.push(r);
+            }
+        }
+        RoutesView { domains }
+    }
+
+    /// Applies a new configuration, changing only what differs: domains added or removed,
+    /// peers within a domain classified by the domain itself. A change of local AS, router
+    /// id or port restarts everything, as it changes every session.
+    pub async fn reload(&self, new: EdgeConfig) -> anyhow::Result<()> {
+        let mut running = self.inner.lock().await;
+        let old = running.config.clone();
+        let global_change = old.local_as != new.local_as
+            || old.router_id != new.router_id
+            || old.listen_port != new.listen_port;
+        if old.status_listen != new.status_listen {
+            tracing::warn!("status_listen changes take effect at the next start");
+        }
+        if global_change {
+            let domains = std::mem::take(&mut running.domains);
+            for (_, h) in domains {
+                h.shutdown().await;
+            }
+            if old.listen_port != new.listen_port {
+                for t in running.accept_tasks.drain(..) {
+                    t.abort();
+                }
+                running.listeners.clear();
+                bind_listeners(&mut running, &self.addresses, new.listen_port)?;
+            }
+            running.config = new.clone();
+            for d in &new.domains {
+                self.start_domain(&mut running, d.clone());
+            }
+        } else {
+            running.config = new.clone();
+            let names: Vec<String> = running.domains.keys().cloned().collect();
+            for name in names {
+                if !new.domains.iter().any(|d| d.name == name)
+                    && let Some(h) = running.domains.remove(&name)
+                {
+                    h.shutdown().await;
+                }
+            }
+            for d in &new.domains {
+                match running.domains.get(&d.name) {
+                    Some(h) => {
+                        let _ = h.tx.send(DomainMsg::Reconfigure(Box::new(d.clone()))).await;
+                    }
+                    None => self.start_domain(&mut running, d.clone()),
+                }
+            }
+        }
+        self.refresh_addresses(&running);
+        Ok(())
+    }
+
+    /// Ends every session with a Cease and stops the domains.
+    pub async fn shutdown(&self) {
+        let mut running = self.inner.lock().await;
+        for t in running.accept_tasks.drain(..) {
+            t.abort();
+        }
+        let domains = std::mem::take(&mut running.domains);
+        for (_, h) in domains {
+            h.shutdown().await;
+        }
+    }
+}
+
+fn bind_listeners(running: &mut Running, addresses: &AddressMap, port: u16) -> anyhow::Result<()> {
+    let v4 =
+        conn::listen(false, port).with_context(|| format!("cannot listen on 0.0.0.0:{port}"))?;
+    let mut listeners = vec![Arc::new(v4)];
+    match conn::listen(true, port) {
+        Ok(v6) => listeners.push(Arc::new(v6)),
+        Err(e) => tracing::warn!("no IPv6 listener on port {port}: {e}"),
+    }
+    for l in &listeners {
+        running
+            .accept_tasks
+            .push(tokio::spawn(accept_loop(l.clone(), addresses.clone())));
+    }
+    running.listeners = listeners;
+    Ok(())
+}
+
+async fn accept_loop(listener: Arc<TcpListener>, addresses: AddressMap) {
+    loop {
+        let (stream, remote) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let ip = match remote.ip() {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+            v4 => v4,
+        };
+        let tx = addresses
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&ip)
+            .cloned();
+        match tx {
+            Some(tx) => {
+                let _ = tx.send(DomainMsg::Incoming(ip, stream)).await;
+            }
+            None => tracing::debug!(%remote, "connection from an unknown peer refused"),
+        }
+    }
+}
+
+/// Runs an edge from a configuration file until SIGINT or SIGTERM; SIGHUP reloads the file.
+pub async fn run(config_path: PathBuf) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let config = EdgeConfig::load(&config_path)?;
+    let status_listen = config.status_listen;
+    let edge = Edge::start(config).await?;
+    let listener = TcpListener::bind(status_listen)
+        .await
+        .with_context(|| format!("cannot bind the status endpoint on {status_listen}"))?;
+    tracing::info!("status on http://{status_listen}/status");
+    let app = status::router(edge.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!("status endpoint failed: {e}");
+        }
+    });
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    loop {
+        tokio::select! {
+            _ = hup.recv() => reload_from(&edge, &config_path).await,
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    tracing::info!("shutting down");
+    edge.shutdown().await;
+    Ok(())
+}
+
+async fn reload_from(edge: &Edge, path: &Path) {
+    match EdgeConfig::load(path) {
+        Ok(config) => match edge.reload(config).await {
+            Ok(()) => tracing::info!("configuration reloaded from {}", path.display()),
+            Err(e) => tracing::error!("reload failed: {e:#}"),
+        },
+        Err(e) => tracing::error!("configuration not reloaded, keeping the running one: {e}"),
+    }
+}

@@ -69,7 +69,9 @@ pub struct Open {
 pub const AS_TRANS: u16 = 23456;
 
 /// Address family identifier / subsequent address family identifier pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Family {
     Ipv4Unicast,
     Ipv6Unicast,
@@ -182,7 +184,7 @@ pub struct MpUnreach {
 }
 
 /// MP_REACH next hop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NextHop {
     V4(Ipv4Addr),
     V6 {

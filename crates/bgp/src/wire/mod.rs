@@ -14,6 +14,7 @@ mod error;
 mod message;
 
 pub use attr::*;
+pub use codec::{encode_path_attributes, encoded_prefix_len};
 pub use error::*;
 pub use message::*;
 

@@ -1,0 +1,879 @@
+//! One routing domain: its peers, their sessions, the RIB, import rules and export.
+//!
+//! Data flow: the driver hands in session events ([`Speaker::handle`]); UPDATEs delivered by
+//! an Established session pass the import rules (AS-path loop, family, per-family prefix
+//! limits counted after import) into the [`Rib`]; every best-path change is queued toward
+//! the other Established peers; [`Speaker::flush`] turns those queues into UPDATEs packed by
+//! identical attributes (withdrawals first, End-of-RIB after an initial table). The driver
+//! calls `flush` when it has no more input waiting, so a burst of UPDATEs in costs one
+//! packed burst out.
+//!
+//! Export to an eBGP peer (RFC 4271 §5.1): own AS prepended (once, plus the peer's configured
+//! drain prepends), NEXT_HOP set to our address on that session, MED and LOCAL_PREF removed.
+//! Routes never go back to the peer they came from.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::fsm::{
+    Action, Direction, Event, LastError, Negotiated, Session, SessionConfig, State, Timer,
+};
+use crate::rib::{BestChange, Path, PathAttrs, PeerIdx, PeerRank, Rib};
+use crate::wire::{
+    Attributes, Context, ErrorAction, Family, MAX_MESSAGE_LEN, Message, MpReach, MpUnreach,
+    NextHop, Notification, Origin, Prefix, Update, cease_subcode, error_code,
+};
+
+/// A peer as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerSettings {
+    pub name: String,
+    pub address: IpAddr,
+    pub session: SessionConfig,
+    /// Maximum accepted prefixes per family (indexed by [`family_index`]).
+    pub max_prefixes: [Option<u32>; 2],
+    /// Extra own-AS prepends on export to this peer (maintenance drain).
+    pub prepend: u8,
+}
+
+/// Commands for the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Connect(PeerIdx),
+    Send(PeerIdx, Direction, Bytes),
+    Close(PeerIdx, Direction),
+    SetContext(PeerIdx, Direction, Context),
+    ArmTimer(PeerIdx, Timer, Duration),
+    CancelTimer(PeerIdx, Timer),
+    StartKeepalives(PeerIdx, Direction, Duration),
+    SetHoldTimer(PeerIdx, Direction, Duration),
+    /// The session reached Established (for uptime and logs).
+    PeerUp(PeerIdx),
+    /// The session left Established.
+    PeerDown(PeerIdx, String),
+}
+
+/// Per-family prefix counters of one peer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counters {
+    /// Prefixes the peer currently announces to us, accepted or not.
+    pub received: u32,
+    /// Of those, the ones in the RIB after import.
+    pub accepted: u32,
+    /// Prefixes we currently announce to the peer.
+    pub advertised: u32,
+}
+
+/// A peer's state for status views.
+#[derive(Debug, Clone)]
+pub struct PeerStatus<'a> {
+    pub settings: &'a PeerSettings,
+    pub state: State,
+    pub last_error: Option<&'a LastError>,
+    pub negotiated: Option<&'a Negotiated>,
+    pub counters: [Counters; 2],
+}
+
+pub fn family_index(f: Family) -> usize {
+    match f {
+        Family::Ipv4Unicast => 0,
+        Family::Ipv6Unicast => 1,
+    }
+}
+
+#[derive(Debug, Default)]
+struct Tx {
+    /// Latest state to announce per prefix: `Some` = reach with these source attributes,
+    /// `None` = withdraw. A later change overwrites an earlier one not yet sent.
+    pending: HashMap<Prefix, Option<Arc<PathAttrs>>>,
+    end_of_rib: Vec<Family>,
+}
+
+#[derive(Debug)]
+struct Peer {
+    settings: PeerSettings,
+    session: Session,
+    rank: Option<PeerRank>,
+    accepted: [u32; 2],
+    advertised: [u32; 2],
+    /// Prefixes announced by the peer but refused on import (AS loop).
+    rejected: HashSet<Prefix>,
+    tx: Tx,
+    /// Families whose End-of-RIB the peer has sent since it came up.
+    end_of_rib: [bool; 2],
+    /// The peer restarted gracefully and its stale routes wait for End-of-RIB.
+    restarting: bool,
+}
+
+impl Peer {
+    fn counters(&self) -> [Counters; 2] {
+        let mut c = [Counters::default(); 2];
+        for (i, c) in c.iter_mut().enumerate() {
+            let rejected = self
+                .rejected
+                .iter()
+                .filter(|p| family_index(p.family()) == i)
+                .count() as u32;
+            *c = Counters {
+                received: self.accepted[i] + rejected,
+                accepted: self.accepted[i],
+                advertised: self.advertised[i],
+            };
+        }
+        c
+    }
+
+    /// The family set, local address and direction of an Established session.
+    fn export_target(&self) -> Option<(&Negotiated, Direction)> {
+        let n = self.session.negotiated()?;
+        Some((n, n.direction))
+    }
+}
+
+/// One routing domain.
+#[derive(Debug)]
+pub struct Speaker {
+    local_as: u32,
+    router_id: Ipv4Addr,
+    peers: Vec<Option<Peer>>,
+    rib: Rib,
+    originated: Vec<Prefix>,
+    local_attrs: Arc<PathAttrs>,
+    dirty: Vec<PeerIdx>,
+}
+
+// ===== impl Speaker =====
+
+impl Speaker {
+    pub fn new(local_as: u32, router_id: Ipv4Addr) -> Speaker {
+        let mut rib = Rib::new();
+        let local_attrs = rib.pool.intern(PathAttrs {
+            attrs: Attributes {
+                origin: Some(Origin::Igp),
+                ..Attributes::default()
+            },
+            next_hop: None,
+        });
+        Speaker {
+            local_as,
+            router_id,
+            peers: Vec::new(),
+            rib,
+            originated: Vec::new(),
+            local_attrs,
+            dirty: Vec::new(),
+        }
+    }
+
+    pub fn local_as(&self) -> u32 {
+        self.local_as
+    }
+
+    pub fn router_id(&self) -> Ipv4Addr {
+        self.router_id
+    }
+
+    pub fn rib(&self) -> &Rib {
+        &self.rib
+    }
+
+    pub fn originated(&self) -> &[Prefix] {
+        &self.originated
+    }
+
+    /// Peers in index order.
+    pub fn peers(&self) -> impl Iterator<Item = (PeerIdx, PeerStatus<'_>)> {
+        self.peers.iter().enumerate().filter_map(|(i, p)| {
+            let p = p.as_ref()?;
+            Some((
+                PeerIdx(i as u32),
+                PeerStatus {
+                    settings: &p.settings,
+                    state: p.session.state(),
+                    last_error: p.session.last_error.as_ref(),
+                    negotiated: p.session.negotiated(),
+                    counters: p.counters(),
+                },
+            ))
+        })
+    }
+
+    pub fn peer_name(&self, idx: PeerIdx) -> Option<&str> {
+        Some(self.peer(idx)?.settings.name.as_str())
+    }
+
+    /// The peer configured with this address.
+    pub fn find_peer(&self, address: IpAddr) -> Option<PeerIdx> {
+        self.peers.iter().enumerate().find_map(|(i, p)| {
+            (p.as_ref()?.settings.address == address).then_some(PeerIdx(i as u32))
+        })
+    }
+
+    /// Whether the peer's session would take an incoming connection now.
+    pub fn accepts_incoming(&self, idx: PeerIdx) -> bool {
+        self.peer(idx).is_some_and(|p| p.session.accepts_incoming())
+    }
+
+    fn peer(&self, idx: PeerIdx) -> Option<&Peer> {
+        self.peers.get(idx.0 as usize)?.as_ref()
+    }
+
+    fn peer_mut(&mut self, idx: PeerIdx) -> Option<&mut Peer> {
+        self.peers.get_mut(idx.0 as usize)?.as_mut()
+    }
+
+    // ----- configuration -----
+
+    /// Adds a peer and starts its session.
+    pub fn add_peer(&mut self, settings: PeerSettings) -> (PeerIdx, Vec<Output>) {
+        let idx = PeerIdx(self.peers.len() as u32);
+        let session = Session::new(settings.session.clone());
+        self.peers.push(Some(Peer {
+            settings,
+            session,
+            rank: None,
+            accepted: [0; 2],
+            advertised: [0; 2],
+            rejected: HashSet::new(),
+            tx: Tx::default(),
+            end_of_rib: [false; 2],
+            restarting: false,
+        }));
+        let out = self.handle(idx, Event::Start);
+        (idx, out)
+    }
+
+    /// Removes a peer: Cease / Peer De-configured, its routes withdrawn everywhere.
+    pub fn remove_peer(&mut self, idx: PeerIdx) -> Vec<Output> {
+        let n = Notification::new(error_code::CEASE, cease_subcode::PEER_DECONFIGURED);
+        let mut out = self.handle(idx, Event::Stop(n));
+        self.purge_routes(idx, false);
+        if let Some(slot) = self.peers.get_mut(idx.0 as usize) {
+            *slot = None;
+        }
+        for t in [
+            Timer::ConnectRetry,
+            Timer::IdleHold,
+            Timer::ErrorForget,
+            Timer::GracefulRestart,
+        ] {
+            out.push(Output::CancelTimer(idx, t));
+        }
+        out
+    }
+
+    /// Administrative shutdown (RFC 9003 communication) or start of one peer.
+    pub fn set_admin_down(&mut self, idx: PeerIdx, down: bool, why: &str) -> Vec<Output> {
+        if down {
+            let n =
+                Notification::cease_with_communication(cease_subcode::ADMINISTRATIVE_SHUTDOWN, why);
+            self.handle(idx, Event::Stop(n))
+        } else {
+            self.handle(idx, Event::Start)
+        }
+    }
+
+    /// Applies new settings to a peer, classifying the change: prepend and prefix limits
+    /// change in place (the peer's routes are re-sent or re-checked); anything touching the
+    /// session resets it with Cease / Other Configuration Change.
+    pub fn update_peer(&mut self, idx: PeerIdx, settings: PeerSettings) -> Vec<Output> {
+        let Some(peer) = self.peer_mut(idx) else {
+            return Vec::new();
+        };
+        let old = std::mem::replace(&mut peer.settings, settings.clone());
+        let mut out = Vec::new();
+        if old.session != settings.session || old.address != settings.address {
+            peer.session.set_config(settings.session.clone());
+            let n = Notification::new(error_code::CEASE, cease_subcode::OTHER_CONFIGURATION_CHANGE);
+            let actions = peer.session.reset(n);
+            self.apply_actions(idx, actions, &mut out);
+            return out;
+        }
+        if old.prepend != settings.prepend {
+            self.requeue_all(idx, None);
+        }
+        if old.max_prefixes != settings.max_prefixes {
+            self.check_limits(idx, &mut out);
+        }
+        out
+    }
+
+    /// Replaces the prefixes this domain originates.
+    pub fn set_originated(&mut self, prefixes: Vec<Prefix>) {
+        let old: HashSet<Prefix> = self.originated.iter().copied().collect();
+        let new: HashSet<Prefix> = prefixes.iter().copied().collect();
+        for p in old.difference(&new) {
+            self.apply_path(PeerIdx::LOCAL, *p, None);
+        }
+        for p in new.difference(&old) {
+            self.apply_path(PeerIdx::LOCAL, *p, Some(self.local_attrs.clone()));
+        }
+        self.originated = prefixes;
+    }
+
+    // ----- events -----
+
+    /// Feeds one session event for one peer.
+    pub fn handle(&mut self, idx: PeerIdx, event: Event) -> Vec<Output> {
+        let mut out = Vec::new();
+        if event_is_graceful_timer(&event) {
+            self.end_graceful_restart(idx);
+            return out;
+        }
+        let Some(peer) = self.peer_mut(idx) else {
+            return out;
+        };
+        let actions = peer.session.handle(event);
+        self.apply_actions(idx, actions, &mut out);
+        out
+    }
+
+    fn apply_actions(&mut self, idx: PeerIdx, actions: Vec<Action>, out: &mut Vec<Output>) {
+        for action in actions {
+            match action {
+                Action::Connect => out.push(Output::Connect(idx)),
+                Action::Send(d, m) => {
+                    let cx = self
+                        .peer(idx)
+                        .and_then(|p| p.session.negotiated())
+                        .map(|n| n.context)
+                        .unwrap_or_default();
+                    let mut buf = BytesMut::new();
+                    m.encode(&cx, &mut buf);
+                    out.push(Output::Send(idx, d, buf.freeze()));
+                }
+                Action::Close(d) => out.push(Output::Close(idx, d)),
+                Action::SetContext(d, cx) => out.push(Output::SetContext(idx, d, cx)),
+                Action::ArmTimer(t, after) => out.push(Output::ArmTimer(idx, t, after)),
+                Action::CancelTimer(t) => out.push(Output::CancelTimer(idx, t)),
+                Action::StartKeepalives(d, every) => {
+                    out.push(Output::StartKeepalives(idx, d, every))
+                }
+                Action::SetHoldTimer(d, t) => out.push(Output::SetHoldTimer(idx, d, t)),
+                Action::Established(n) => {
+                    self.peer_established(idx, &n);
+                    out.push(Output::PeerUp(idx));
+                }
+                Action::Down { reason, graceful } => {
+                    self.peer_down(idx, graceful, out);
+                    out.push(Output::PeerDown(idx, reason));
+                }
+                Action::Deliver(Message::Update(u)) => self.import(idx, u, out),
+                Action::Deliver(Message::RouteRefresh(rr)) => {
+                    // RFC 2918 §4: re-advertise the Adj-RIB-Out of that family.
+                    if let Some(f) = rr.family {
+                        self.requeue_all(idx, Some(f));
+                    }
+                }
+                Action::Deliver(_) => {}
+            }
+        }
+    }
+
+    fn peer_established(&mut self, idx: PeerIdx, n: &Negotiated) {
+        let Some(peer) = self.peer_mut(idx) else {
+            return;
+        };
+        peer.rank = Some(PeerRank {
+            router_id: n.remote_id,
+            address: peer.settings.address,
+            ebgp: true,
+        });
+        peer.advertised = [0; 2];
+        peer.end_of_rib = [false; 2];
+        peer.tx = Tx::default();
+        peer.tx.end_of_rib = n.families.clone();
+        self.requeue_all(idx, None);
+        self.mark_dirty(idx);
+    }
+
+    fn peer_down(&mut self, idx: PeerIdx, graceful: Option<Duration>, out: &mut Vec<Output>) {
+        let Some(peer) = self.peer_mut(idx) else {
+            return;
+        };
+        peer.tx = Tx::default();
+        peer.advertised = [0; 2];
+        match graceful {
+            Some(restart) => {
+                // RFC 4724 §4.2: keep the routes, marked stale, for the restart time.
+                peer.restarting = true;
+                self.rib.mark_stale(idx);
+                out.push(Output::ArmTimer(idx, Timer::GracefulRestart, restart));
+            }
+            None => self.purge_routes(idx, false),
+        }
+    }
+
+    fn end_graceful_restart(&mut self, idx: PeerIdx) {
+        if let Some(peer) = self.peer_mut(idx)
+            && peer.restarting
+        {
+            peer.restarting = false;
+            self.purge_routes(idx, true);
+        }
+    }
+
+    /// Withdraws a peer's paths (only the stale ones with `only_stale`).
+    fn purge_routes(&mut self, idx: PeerIdx, only_stale: bool) {
+        let peers = &self.peers;
+        let ranks = |i: PeerIdx| peers.get(i.0 as usize)?.as_ref()?.rank;
+        let (changes, removed) = self.rib.remove_peer(idx, only_stale, &ranks);
+        if let Some(peer) = self.peer_mut(idx) {
+            for f in 0..2 {
+                peer.accepted[f] = peer.accepted[f].saturating_sub(removed[f] as u32);
+            }
+            if !only_stale {
+                peer.rejected.clear();
+                peer.accepted = [0; 2];
+            }
+        }
+        for c in changes {
+            self.propagate(c);
+        }
+    }
+
+    // ----- import -----
+
+    fn import(&mut self, idx: PeerIdx, update: Update, out: &mut Vec<Output>) {
+        if let Some(family) = update.is_end_of_rib() {
+            self.end_of_rib_received(idx, family);
+            return;
+        }
+        let Some(families) = self
+            .peer(idx)
+            .and_then(|p| p.session.negotiated())
+            .map(|n| n.families.clone())
+        else {
+            return;
+        };
+        let Update {
+            withdrawn,
+            attributes,
+            nlri,
+            mp_reach,
+            mp_unreach,
+            error_action,
+            ..
+        } = update;
+        for p in withdrawn {
+            self.apply_import(idx, Prefix::V4(p), None, false);
+        }
+        if let Some(u) = mp_unreach
+            && families.contains(&u.family)
+        {
+            for p in u.withdrawn {
+                self.apply_import(idx, p, None, false);
+            }
+        }
+        let usable = match &attributes {
+            Some(a) if error_action != ErrorAction::TreatAsWithdraw => {
+                a.origin.is_some() && !a.as_path.contains(self.local_as)
+            }
+            _ => false,
+        };
+        // A path refused for an AS loop still counts as received (RFC 4271 §9.1.2).
+        let looped = attributes
+            .as_ref()
+            .is_some_and(|a| a.as_path.contains(self.local_as));
+        let mut attrs = attributes.unwrap_or_default();
+        // §5.1.5: LOCAL_PREF from an external peer is ignored.
+        attrs.local_pref = None;
+        let v4_next_hop = attrs.next_hop.take();
+        if !nlri.is_empty() && families.contains(&Family::Ipv4Unicast) {
+            let interned = match (usable, v4_next_hop) {
+                (true, Some(nh)) => Some(self.rib.pool.intern(PathAttrs {
+                    attrs: attrs.clone(),
+                    next_hop: Some(NextHop::V4(nh)),
+                })),
+                _ => None,
+            };
+            for p in nlri {
+                self.apply_import(idx, Prefix::V4(p), interned.clone(), looped);
+            }
+        }
+        if let Some(MpReach {
+            family,
+            next_hop,
+            nlri,
+        }) = mp_reach
+            && families.contains(&family)
+        {
+            let interned = usable.then(|| {
+                self.rib.pool.intern(PathAttrs {
+                    attrs,
+                    next_hop: Some(next_hop),
+                })
+            });
+            for p in nlri {
+                self.apply_import(idx, p, interned.clone(), looped);
+            }
+        }
+        self.check_limits(idx, out);
+    }
+
+    fn apply_import(
+        &mut self,
+        idx: PeerIdx,
+        prefix: Prefix,
+        attrs: Option<Arc<PathAttrs>>,
+        looped: bool,
+    ) {
+        if let Some(peer) = self.peer_mut(idx) {
+            if looped && attrs.is_none() {
+                peer.rejected.insert(prefix);
+            } else {
+                peer.rejected.remove(&prefix);
+            }
+        }
+        self.apply_path(idx, prefix, attrs);
+    }
+
+    /// Sets one path in the RIB and propagates a best-path change.
+    fn apply_path(&mut self, idx: PeerIdx, prefix: Prefix, attrs: Option<Arc<PathAttrs>>) {
+        let adding = attrs.is_some();
+        let peers = &self.peers;
+        let ranks = |i: PeerIdx| peers.get(i.0 as usize)?.as_ref()?.rank;
+        let (change, had) = self.rib.update(prefix, idx, attrs, &ranks);
+        if let Some(peer) = self.peer_mut(idx) {
+            let f = family_index(prefix.family());
+            match (had, adding) {
+                (false, true) => peer.accepted[f] += 1,
+                (true, false) => peer.accepted[f] = peer.accepted[f].saturating_sub(1),
+                _ => {}
+            }
+        }
+        if let Some(c) = change {
+            self.propagate(c);
+        }
+    }
+
+    /// Over a family's limit: Cease / Maximum Number of Prefixes Reached (RFC 4486), the
+    /// session goes down and comes back after the idle-hold backoff.
+    fn check_limits(&mut self, idx: PeerIdx, out: &mut Vec<Output>) {
+        let Some(peer) = self.peer_mut(idx) else {
+            return;
+        };
+        let over = Family::ALL.into_iter().find(|&f| {
+            let i = family_index(f);
+            peer.settings.max_prefixes[i].is_some_and(|limit| peer.accepted[i] > limit)
+        });
+        if let Some(f) = over {
+            let limit = peer.settings.max_prefixes[family_index(f)].unwrap_or(0);
+            let actions = peer.session.reset(Notification::max_prefixes(f, limit));
+            self.apply_actions(idx, actions, out);
+        }
+    }
+
+    fn end_of_rib_received(&mut self, idx: PeerIdx, family: Family) {
+        let Some(peer) = self.peer_mut(idx) else {
+            return;
+        };
+        peer.end_of_rib[family_index(family)] = true;
+        let all = peer
+            .session
+            .negotiated()
+            .is_none_or(|n| n.families.iter().all(|f| peer.end_of_rib[family_index(*f)]));
+        if peer.restarting && all {
+            // RFC 4724 §4.2: End-of-RIB from the restarted peer removes what it did not
+            // re-announce.
+            self.end_graceful_restart(idx);
+        }
+    }
+
+    // ----- export -----
+
+    /// Queues a best-path change toward every Established peer.
+    fn propagate(&mut self, change: BestChange) {
+        let family = change.prefix.family();
+        for i in 0..self.peers.len() {
+            let idx = PeerIdx(i as u32);
+            let Some(peer) = self.peers[i].as_mut() else {
+                continue;
+            };
+            let Some((n, _)) = peer.export_target() else {
+                continue;
+            };
+            if !exportable(n, family) {
+                continue;
+            }
+            let was = change.old.as_ref().is_some_and(|p| p.peer != idx);
+            let now = change.new.as_ref().filter(|p| p.peer != idx);
+            let fi = family_index(family);
+            match (was, now) {
+                (_, Some(p)) => {
+                    if !was {
+                        peer.advertised[fi] += 1;
+                    }
+                    peer.tx.pending.insert(change.prefix, Some(p.attrs.clone()));
+                }
+                (true, None) => {
+                    peer.advertised[fi] = peer.advertised[fi].saturating_sub(1);
+                    peer.tx.pending.insert(change.prefix, None);
+                }
+                (false, None) => continue,
+            }
+            if !self.dirty.contains(&idx) {
+                self.dirty.push(idx);
+            }
+        }
+    }
+
+    /// Queues every best path toward one peer (session start, route refresh, new prepend).
+    fn requeue_all(&mut self, idx: PeerIdx, only: Option<Family>) {
+        let Some(peer) = self.peers.get_mut(idx.0 as usize).and_then(Option::as_mut) else {
+            return;
+        };
+        let Some((n, _)) = peer.export_target() else {
+            return;
+        };
+        let families: Vec<Family> = n
+            .families
+            .iter()
+            .copied()
+            .filter(|f| exportable(n, *f) && only.is_none_or(|o| o == *f))
+            .collect();
+        for (prefix, dest) in self.rib.iter() {
+            if !families.contains(&prefix.family()) {
+                continue;
+            }
+            let Some(best) = dest.best().filter(|p: &&Path| p.peer != idx) else {
+                continue;
+            };
+            peer.tx.pending.insert(prefix, Some(best.attrs.clone()));
+        }
+        let mut advertised = [0u32; 2];
+        for (prefix, dest) in self.rib.iter() {
+            if families.contains(&prefix.family()) && dest.best().is_some_and(|p| p.peer != idx) {
+                advertised[family_index(prefix.family())] += 1;
+            }
+        }
+        for f in families {
+            peer.advertised[family_index(f)] = advertised[family_index(f)];
+        }
+        self.mark_dirty(idx);
+    }
+
+    fn mark_dirty(&mut self, idx: PeerIdx) {
+        if !self.dirty.contains(&idx) {
+            self.dirty.push(idx);
+        }
+    }
+
+    /// Packs everything queued since the last flush into UPDATEs.
+    pub fn flush(&mut self) -> Vec<Output> {
+        let mut out = Vec::new();
+        let dirty = std::mem::take(&mut self.dirty);
+        for idx in dirty {
+            let local_as = self.local_as;
+            let Some(peer) = self.peers.get_mut(idx.0 as usize).and_then(Option::as_mut) else {
+                continue;
+            };
+            let Some((n, direction)) = peer.export_target() else {
+                peer.tx = Tx::default();
+                continue;
+            };
+            let cx = n.context;
+            let local_addr = n.local_addr;
+            let tx = std::mem::take(&mut peer.tx);
+            let prepend = peer.settings.prepend;
+            let mut messages = Vec::new();
+            build_updates(tx, local_as, prepend, local_addr, &cx, &mut messages);
+            out.extend(
+                messages
+                    .into_iter()
+                    .map(|b| Output::Send(idx, direction, b)),
+            );
+        }
+        out
+    }
+}
+
+fn event_is_graceful_timer(e: &Event) -> bool {
+    matches!(e, Event::TimerExpired(Timer::GracefulRestart))
+}
+
+/// Whether we can give this peer a next hop for `family`: IPv4 routes need an IPv4 session
+/// address; IPv6 routes use the session's IPv6 address or an IPv4-mapped one.
+fn exportable(n: &Negotiated, family: Family) -> bool {
+    n.families.contains(&family)
+        && match family {
+            Family::Ipv4Unicast => n.local_addr.is_ipv4(),
+            Family::Ipv6Unicast => true,
+        }
+}
+
+/// The attributes sent to an eBGP peer for a path (RFC 4271 §5.1).
+fn export_attributes(src: &PathAttrs, local_as: u32, prepend: u8) -> Attributes {
+    let mut attrs = src.attrs.clone();
+    attrs.as_path.prepend(local_as, 1 + usize::from(prepend));
+    // §5.1.4: MED is not passed on to other neighbouring ASes; §5.1.5: no LOCAL_PREF to eBGP.
+    attrs.med = None;
+    attrs.local_pref = None;
+    attrs.next_hop = None;
+    attrs
+}
+
+fn encoded_prefix_len(p: &Prefix) -> usize {
+    let bits = match p {
+        Prefix::V4(n) => n.prefix_len(),
+        Prefix::V6(n) => n.prefix_len(),
+    };
+    1 + usize::from(bits).div_ceil(8)
+}
+
+fn encode(msg: &Message, cx: &Context) -> Bytes {
+    let mut buf = BytesMut::with_capacity(MAX_MESSAGE_LEN);
+    msg.encode(cx, &mut buf);
+    buf.freeze()
+}
+
+/// Splits `prefixes` into chunks whose encoding fits in `room` bytes each.
+fn chunks(prefixes: &[Prefix], room: usize) -> Vec<&[Prefix]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut used = 0;
+    for (i, p) in prefixes.iter().enumerate() {
+        let l = encoded_prefix_len(p);
+        if used + l > room && i > start {
+            out.push(&prefixes[start..i]);
+            start = i;
+            used = 0;
+        }
+        used += l;
+    }
+    if start < prefixes.len() {
+        out.push(&prefixes[start..]);
+    }
+    out
+}
+
+/// Turns one peer's queue into UPDATE messages: withdrawals, then reachable prefixes grouped
+/// by identical attributes, then End-of-RIB markers.
+fn build_updates(
+    tx: Tx,
+    local_as: u32,
+    prepend: u8,
+    local_addr: IpAddr,
+    cx: &Context,
+    out: &mut Vec<Bytes>,
+) {
+    let mut withdraw4 = Vec::new();
+    let mut withdraw6 = Vec::new();
+    let mut groups: HashMap<usize, (Arc<PathAttrs>, Vec<Prefix>, Vec<Prefix>)> = HashMap::new();
+    for (prefix, attrs) in tx.pending {
+        match attrs {
+            None => match prefix {
+                Prefix::V4(_) => withdraw4.push(prefix),
+                Prefix::V6(_) => withdraw6.push(prefix),
+            },
+            Some(a) => {
+                let g = groups
+                    .entry(Arc::as_ptr(&a) as usize)
+                    .or_insert_with(|| (a.clone(), Vec::new(), Vec::new()));
+                match prefix {
+                    Prefix::V4(_) => g.1.push(prefix),
+                    Prefix::V6(_) => g.2.push(prefix),
+                }
+            }
+        }
+    }
+    // Header 19 + withdrawn length 2 + attribute length 2.
+    let base = 23;
+    for chunk in chunks(&withdraw4, MAX_MESSAGE_LEN - base) {
+        let u = Update {
+            withdrawn: chunk
+                .iter()
+                .filter_map(|p| match p {
+                    Prefix::V4(n) => Some(*n),
+                    _ => None,
+                })
+                .collect(),
+            ..Update::default()
+        };
+        out.push(encode(&Message::Update(u), cx));
+    }
+    // MP_UNREACH: flags, type, 2-byte length, AFI, SAFI.
+    for chunk in chunks(&withdraw6, MAX_MESSAGE_LEN - base - 7) {
+        let u = Update {
+            mp_unreach: Some(MpUnreach {
+                family: Family::Ipv6Unicast,
+                withdrawn: chunk.to_vec(),
+            }),
+            ..Update::default()
+        };
+        out.push(encode(&Message::Update(u), cx));
+    }
+    let v4_next_hop = match local_addr {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(_) => None,
+    };
+    let v6_next_hop = match local_addr {
+        IpAddr::V6(a) => a,
+        IpAddr::V4(a) => a.to_ipv6_mapped(),
+    };
+    for (_, (src, v4, v6)) in groups {
+        let attrs = export_attributes(&src, local_as, prepend);
+        if let (false, Some(nh)) = (v4.is_empty(), v4_next_hop) {
+            let mut a = attrs.clone();
+            a.next_hop = Some(nh);
+            let empty = Update {
+                attributes: Some(a.clone()),
+                ..Update::default()
+            };
+            let overhead = encode(&Message::Update(empty), cx).len();
+            for chunk in chunks(&v4, MAX_MESSAGE_LEN.saturating_sub(overhead)) {
+                let u = Update {
+                    attributes: Some(a.clone()),
+                    nlri: chunk
+                        .iter()
+                        .filter_map(|p| match p {
+                            Prefix::V4(n) => Some(*n),
+                            _ => None,
+                        })
+                        .collect(),
+                    ..Update::default()
+                };
+                out.push(encode(&Message::Update(u), cx));
+            }
+        }
+        if !v6.is_empty() {
+            let next_hop = NextHop::V6 {
+                global: v6_next_hop,
+                link_local: None,
+            };
+            let empty = Update {
+                attributes: Some(attrs.clone()),
+                mp_reach: Some(MpReach {
+                    family: Family::Ipv6Unicast,
+                    next_hop,
+                    nlri: Vec::new(),
+                }),
+                ..Update::default()
+            };
+            // One spare byte: the MP_REACH length may need the extended form.
+            let overhead = encode(&Message::Update(empty), cx).len() + 1;
+            for chunk in chunks(&v6, MAX_MESSAGE_LEN.saturating_sub(overhead)) {
+                let u = Update {
+                    attributes: Some(attrs.clone()),
+                    mp_reach: Some(MpReach {
+                        family: Family::Ipv6Unicast,
+                        next_hop,
+                        nlri: chunk.to_vec(),
+                    }),
+                    ..Update::default()
+                };
+                out.push(encode(&Message::Update(u), cx));
+            }
+        }
+    }
+    for f in tx.end_of_rib {
+        out.push(encode(&Message::Update(Update::end_of_rib(f)), cx));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,300 @@
+//! Transport drivers: one reader and one writer task per BGP connection, the outgoing
+//! connect, and the listeners.
+//!
+//! The reader frames and decodes (with the context the session negotiated) and runs the hold
+//! timer against the time the last message arrived, so a busy routing domain never makes a
+//! live peer look dead. The writer sends KEEPALIVEs on its own tick, ahead of anything queued,
+//! so a full table being written never starves them (RFC 4271 §4.4).
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use bgp::wire::{self, Context, DecodeError, Message};
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::md5;
+
+/// What a connection tells its routing domain. Every event carries the connection's id so
+/// that news from a connection the domain already dropped is ignored.
+#[derive(Debug)]
+pub enum ConnEvent {
+    Message(u64, Message),
+    DecodeFailed(u64, DecodeError),
+    HoldExpired(u64),
+    Closed(u64),
+}
+
+/// The domain's side of a connection.
+#[derive(Debug)]
+pub struct ConnHandle {
+    pub id: u64,
+    pub local_addr: IpAddr,
+    writer: mpsc::UnboundedSender<WriterCmd>,
+    shared: Arc<Shared>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    four_octet_as: AtomicBool,
+    /// Hold time in milliseconds; 0 = no hold timer.
+    hold_ms: AtomicU64,
+}
+
+#[derive(Debug)]
+enum WriterCmd {
+    Data(Bytes),
+    Keepalives(Duration),
+    Close,
+}
+
+impl ConnHandle {
+    pub fn send(&self, bytes: Bytes) {
+        let _ = self.writer.send(WriterCmd::Data(bytes));
+    }
+    /// Writes what is queued, then closes the connection.
+    pub fn close(&self) {
+        let _ = self.writer.send(WriterCmd::Close);
+        self.reader.abort();
+    }
+    pub fn set_context(&self, cx: Context) {
+        self.shared
+            .four_octet_as
+            .store(cx.four_octet_as, Ordering::Relaxed);
+    }
+    pub fn set_hold_time(&self, hold: Duration) {
+        self.shared.hold_ms.store(
+            hold.as_millis().min(u128::from(u64::MAX)) as u64,
+            Ordering::Relaxed,
+        );
+    }
+    pub fn start_keepalives(&self, every: Duration) {
+        let _ = self.writer.send(WriterCmd::Keepalives(every));
+    }
+}
+
+/// Starts the reader and writer of an established TCP connection. Events reach the domain
+/// through `events`, wrapped by `wrap`.
+pub fn spawn<M: Send + 'static>(
+    stream: TcpStream,
+    id: u64,
+    events: mpsc::Sender<M>,
+    wrap: impl Fn(ConnEvent) -> M + Send + Sync + 'static,
+) -> io::Result<ConnHandle> {
+    let local_addr = stream.local_addr()?.ip();
+    let local_addr = match local_addr {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    stream.set_nodelay(true)?;
+    let (rd, wr) = stream.into_split();
+    let shared = Arc::new(Shared {
+        four_octet_as: AtomicBool::new(false),
+        hold_ms: AtomicU64::new(0),
+    });
+    let (tx, rx) = mpsc::unbounded_channel();
+    let wrap = Arc::new(wrap);
+    let reader = tokio::spawn(read_loop(
+        rd,
+        id,
+        shared.clone(),
+        events.clone(),
+        wrap.clone(),
+    ));
+    tokio::spawn(write_loop(wr, id, rx, events, wrap));
+    Ok(ConnHandle {
+        id,
+        local_addr,
+        writer: tx,
+        shared,
+        reader,
+    })
+}
+
+async fn read_loop<M>(
+    mut rd: OwnedReadHalf,
+    id: u64,
+    shared: Arc<Shared>,
+    events: mpsc::Sender<M>,
+    wrap: Arc<dyn Fn(ConnEvent) -> M + Send + Sync>,
+) {
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut last_rx = Instant::now();
+    loop {
+        // Deliver every whole message already buffered.
+        loop {
+            let len = match wire::frame(&buf) {
+                Ok(Some(len)) => len,
+                Ok(None) => break,
+                Err(e) => {
+                    let _ = events.send(wrap(ConnEvent::DecodeFailed(id, e))).await;
+                    return;
+                }
+            };
+            let frame = buf.split_to(len);
+            last_rx = Instant::now();
+            let cx = Context {
+                four_octet_as: shared.four_octet_as.load(Ordering::Relaxed),
+            };
+            let event = match Message::decode(&frame, &cx) {
+                Ok(m) => ConnEvent::Message(id, m),
+                Err(e) => ConnEvent::DecodeFailed(id, e),
+            };
+            let fatal = matches!(event, ConnEvent::DecodeFailed(..));
+            if events.send(wrap(event)).await.is_err() || fatal {
+                return;
+            }
+        }
+        let hold = Duration::from_millis(shared.hold_ms.load(Ordering::Relaxed));
+        if buf.capacity() - buf.len() < 8192 {
+            buf.reserve(64 * 1024);
+        }
+        let read = rd.read_buf(&mut buf);
+        let result = if hold.is_zero() {
+            read.await
+        } else {
+            match tokio::time::timeout_at(last_rx + hold, read).await {
+                Ok(r) => r,
+                Err(_) => {
+                    let _ = events.send(wrap(ConnEvent::HoldExpired(id))).await;
+                    return;
+                }
+            }
+        };
+        match result {
+            Ok(0) | Err(_) => {
+                let _ = events.send(wrap(ConnEvent::Closed(id))).await;
+                return;
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+const KEEPALIVE: [u8; 19] = {
+    let mut m = [0xffu8; 19];
+    m[16] = 0;
+    m[17] = 19;
+    m[18] = 4;
+    m
+};
+
+async fn write_loop<M>(
+    mut wr: OwnedWriteHalf,
+    id: u64,
+    mut rx: mpsc::UnboundedReceiver<WriterCmd>,
+    events: mpsc::Sender<M>,
+    wrap: Arc<dyn Fn(ConnEvent) -> M + Send + Sync>,
+) {
+    let mut keepalive: Option<tokio::time::Interval> = None;
+    let mut batch = BytesMut::new();
+    loop {
+        let cmd = tokio::select! {
+            biased;
+            _ = async { keepalive.as_mut().expect("guarded").tick().await }, if keepalive.is_some() => {
+                if wr.write_all(&KEEPALIVE).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+            cmd = rx.recv() => cmd,
+        };
+        match cmd {
+            Some(WriterCmd::Data(first)) => {
+                // Coalesce what is already queued into one write of up to 256 KiB.
+                batch.clear();
+                batch.extend_from_slice(&first);
+                let mut close = false;
+                while batch.len() < 256 * 1024 {
+                    match rx.try_recv() {
+                        Ok(WriterCmd::Data(b)) => batch.extend_from_slice(&b),
+                        Ok(WriterCmd::Keepalives(every)) => keepalive = Some(interval(every)),
+                        Ok(WriterCmd::Close) => {
+                            close = true;
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                if wr.write_all(&batch).await.is_err() {
+                    break;
+                }
+                if close {
+                    let _ = wr.shutdown().await;
+                    return;
+                }
+            }
+            Some(WriterCmd::Keepalives(every)) => keepalive = Some(interval(every)),
+            Some(WriterCmd::Close) | None => {
+                let _ = wr.shutdown().await;
+                return;
+            }
+        }
+    }
+    let _ = events.send(wrap(ConnEvent::Closed(id))).await;
+}
+
+fn interval(every: Duration) -> tokio::time::Interval {
+    let mut i = tokio::time::interval_at(
+        Instant::now() + every,
+        every.max(Duration::from_millis(100)),
+    );
+    i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    i
+}
+
+/// Opens an outgoing BGP connection: MD5 key and local address set before `connect`.
+pub async fn connect(
+    peer: SocketAddr,
+    local: Option<IpAddr>,
+    md5_key: Option<&[u8]>,
+    timeout: Duration,
+) -> io::Result<TcpStream> {
+    let socket = match peer {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    if let Some(key) = md5_key {
+        md5::set_key(&socket, peer.ip(), Some(key))?;
+    }
+    if let Some(local) = local {
+        socket.bind(SocketAddr::new(local, 0))?;
+    }
+    match tokio::time::timeout(timeout, socket.connect(peer)).await {
+        Ok(r) => r,
+        Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")),
+    }
+}
+
+/// A listening socket on all addresses of one family.
+pub fn listen(v6: bool, port: u16) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let (domain, addr): (Domain, SocketAddr) = if v6 {
+        (
+            Domain::IPV6,
+            SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port)),
+        )
+    } else {
+        (
+            Domain::IPV4,
+            SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, port)),
+        )
+    };
+    let socket = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+    if v6 {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
+}

@@ -1,0 +1,489 @@
+//! One task per routing domain: it owns the domain's [`Speaker`] (sessions and RIB) and
+//! carries the speaker's commands out to connections and timers.
+//!
+//! The task drains every message already waiting before it calls [`Speaker::flush`], so a
+//! burst of UPDATEs in is answered by one packed burst out.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use bgp::speaker::{Output, PeerSettings};
+use bgp::{Direction, Event, PeerIdx, SessionConfig, Speaker, Timer};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::config::{DomainConfig, PeerConfig};
+use crate::conn::{self, ConnEvent, ConnHandle};
+use crate::status::{DomainRoutes, DomainStatus, PeerView, RouteView};
+
+/// Messages into a domain task.
+#[derive(Debug)]
+pub enum DomainMsg {
+    /// A connection accepted by a listener from `remote`.
+    Incoming(IpAddr, TcpStream),
+    Connected {
+        peer: PeerIdx,
+        attempt: u64,
+        result: std::io::Result<TcpStream>,
+    },
+    Conn {
+        peer: PeerIdx,
+        direction: Direction,
+        event: ConnEvent,
+    },
+    Timer {
+        peer: PeerIdx,
+        timer: Timer,
+        generation: u64,
+    },
+    Status(oneshot::Sender<DomainStatus>),
+    Routes(oneshot::Sender<DomainRoutes>),
+    Reconfigure(Box<DomainConfig>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// The supervisor's handle on a running domain.
+#[derive(Debug)]
+pub struct DomainHandle {
+    pub tx: mpsc::Sender<DomainMsg>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for DomainHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl DomainHandle {
+    /// Stops the domain: every session gets a Cease, then the task ends.
+    pub async fn shutdown(self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(DomainMsg::Shutdown(tx)).await.is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), rx).await;
+        }
+    }
+}
+
+/// Starts a domain task.
+pub fn spawn(
+    local_as: u32,
+    router_id: std::net::Ipv4Addr,
+    port: u16,
+    config: DomainConfig,
+) -> DomainHandle {
+    let (tx, rx) = mpsc::channel(1024);
+    let domain = Domain {
+        speaker: Speaker::new(local_as, router_id),
+        config: DomainConfig {
+            peers: Vec::new(),
+            ..config.clone()
+        },
+        port,
+        tx: tx.clone(),
+        peers: HashMap::new(),
+        timers: HashMap::new(),
+        next_id: 1,
+    };
+    let task = tokio::spawn(domain.run(rx, config));
+    DomainHandle { tx, task }
+}
+
+#[derive(Debug, Default)]
+struct PeerRuntime {
+    conns: [Option<ConnHandle>; 2],
+    attempt: u64,
+    up_since: Option<Instant>,
+    md5_key: Option<String>,
+    local_address: Option<IpAddr>,
+}
+
+struct Domain {
+    speaker: Speaker,
+    config: DomainConfig,
+    port: u16,
+    tx: mpsc::Sender<DomainMsg>,
+    peers: HashMap<PeerIdx, PeerRuntime>,
+    timers: HashMap<(PeerIdx, Timer), (u64, JoinHandle<()>)>,
+    next_id: u64,
+}
+
+fn session_config(local_as: u32, router_id: std::net::Ipv4Addr, p: &PeerConfig) -> SessionConfig {
+    SessionConfig {
+        local_as,
+        router_id,
+        remote_as: p.remote_as,
+        hold_time: p.hold_time(),
+        connect_retry: p.connect_retry(),
+        passive: p.passive,
+        families: p.families.iter().map(|&f| f.into()).collect(),
+    }
+}
+
+fn settings(local_as: u32, router_id: std::net::Ipv4Addr, p: &PeerConfig) -> PeerSettings {
+    PeerSettings {
+        name: p.name.clone(),
+        address: p.address,
+        session: session_config(local_as, router_id, p),
+        max_prefixes: [p.max_prefixes.ipv4, p.max_prefixes.ipv6],
+        prepend: p.prepend,
+    }
+}
+
+impl Domain {
+    async fn run(mut self, mut rx: mpsc::Receiver<DomainMsg>, config: DomainConfig) {
+        self.reconfigure(config);
+        while let Some(msg) = rx.recv().await {
+            if self.handle(msg) {
+                return;
+            }
+            // Drain what is already waiting, then pack the resulting updates.
+            let mut budget = 4096;
+            while budget > 0 {
+                match rx.try_recv() {
+                    Ok(msg) => {
+                        if self.handle(msg) {
+                            return;
+                        }
+                    }
+                    Err(_) => break,
+                }
+                budget -= 1;
+            }
+            let out = self.speaker.flush();
+            self.execute(out);
+        }
+    }
+
+    /// Returns true when the task must end.
+    fn handle(&mut self, msg: DomainMsg) -> bool {
+        match msg {
+            DomainMsg::Incoming(remote, stream) => self.incoming(remote, stream),
+            DomainMsg::Connected {
+                peer,
+                attempt,
+                result,
+            } => {
+                let current = self.peers.get(&peer).is_some_and(|r| r.attempt == attempt);
+                if !current {
+                    return false;
+                }
+                match result {
+                    Ok(stream) => self.adopt(peer, Direction::Outgoing, stream),
+                    Err(e) => {
+                        tracing::debug!(peer = ?self.speaker.peer_name(peer), "connect failed: {e}");
+                        let out = self.speaker.handle(peer, Event::TcpConnectFailed);
+                        self.execute(out);
+                    }
+                }
+            }
+            DomainMsg::Conn {
+                peer,
+                direction,
+                event,
+            } => self.conn_event(peer, direction, event),
+            DomainMsg::Timer {
+                peer,
+                timer,
+                generation,
+            } => {
+                if self
+                    .timers
+                    .get(&(peer, timer))
+                    .is_some_and(|(g, _)| *g == generation)
+                {
+                    self.timers.remove(&(peer, timer));
+                    let out = self.speaker.handle(peer, Event::TimerExpired(timer));
+                    self.execute(out);
+                }
+            }
+            DomainMsg::Status(reply) => {
+                let _ = reply.send(self.status());
+            }
+            DomainMsg::Routes(reply) => {
+                let _ = reply.send(self.routes());
+            }
+            DomainMsg::Reconfigure(config) => self.reconfigure(*config),
+            DomainMsg::Shutdown(done) => {
+                let ids: Vec<PeerIdx> = self.speaker.peers().map(|(i, _)| i).collect();
+                for idx in ids {
+                    let out = self.speaker.remove_peer(idx);
+                    self.execute(out);
+                }
+                let _ = done.send(());
+                return true;
+            }
+        }
+        false
+    }
+
+    fn incoming(&mut self, remote: IpAddr, stream: TcpStream) {
+        let Some(idx) = self.speaker.find_peer(remote) else {
+            return;
+        };
+        if !self.speaker.accepts_incoming(idx) {
+            // Idle (backoff or administratively down) or already has an incoming one.
+            return;
+        }
+        self.adopt(idx, Direction::Incoming, stream);
+    }
+
+    fn adopt(&mut self, idx: PeerIdx, direction: Direction, stream: TcpStream) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let tx = self.tx.clone();
+        let handle = conn::spawn(stream, id, tx, move |event| DomainMsg::Conn {
+            peer: idx,
+            direction,
+            event,
+        });
+        let handle = match handle {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!("cannot start connection: {e}");
+                if direction == Direction::Outgoing {
+                    let out = self.speaker.handle(idx, Event::TcpConnectFailed);
+                    self.execute(out);
+                }
+                return;
+            }
+        };
+        let local_addr = handle.local_addr;
+        let rt = self.peers.entry(idx).or_default();
+        if let Some(old) = rt.conns[direction as usize].replace(handle) {
+            old.close();
+        }
+        let out = self.speaker.handle(
+            idx,
+            Event::TcpConnected {
+                direction,
+                local_addr,
+            },
+        );
+        self.execute(out);
+    }
+
+    fn conn_event(&mut self, idx: PeerIdx, direction: Direction, event: ConnEvent) {
+        let id = match &event {
+            ConnEvent::Message(id, _)
+            | ConnEvent::DecodeFailed(id, _)
+            | ConnEvent::HoldExpired(id)
+            | ConnEvent::Closed(id) => *id,
+        };
+        let current = self
+            .peers
+            .get(&idx)
+            .and_then(|r| r.conns[direction as usize].as_ref())
+            .is_some_and(|c| c.id == id);
+        if !current {
+            return;
+        }
+        let event = match event {
+            ConnEvent::Message(_, m) => Event::MessageReceived(direction, m),
+            ConnEvent::DecodeFailed(_, e) => {
+                tracing::warn!(peer = ?self.speaker.peer_name(idx), "malformed message: {e}");
+                Event::DecodeFailed(direction, e)
+            }
+            ConnEvent::HoldExpired(_) => Event::TimerExpired(Timer::Hold(direction)),
+            ConnEvent::Closed(_) => {
+                if let Some(rt) = self.peers.get_mut(&idx) {
+                    rt.conns[direction as usize] = None;
+                }
+                Event::TcpClosed(direction)
+            }
+        };
+        let out = self.speaker.handle(idx, event);
+        self.execute(out);
+    }
+
+    fn execute(&mut self, out: Vec<Output>) {
+        for o in out {
+            match o {
+                Output::Connect(idx) => self.connect(idx),
+                Output::Send(idx, d, bytes) => {
+                    if let Some(c) = self.conn(idx, d) {
+                        c.send(bytes);
+                    }
+                }
+                Output::Close(idx, d) => {
+                    if let Some(c) = self
+                        .peers
+                        .get_mut(&idx)
+                        .and_then(|r| r.conns[d as usize].take())
+                    {
+                        c.close();
+                    }
+                }
+                Output::SetContext(idx, d, cx) => {
+                    if let Some(c) = self.conn(idx, d) {
+                        c.set_context(cx);
+                    }
+                }
+                Output::StartKeepalives(idx, d, every) => {
+                    if let Some(c) = self.conn(idx, d) {
+                        c.start_keepalives(every);
+                    }
+                }
+                Output::SetHoldTimer(idx, d, hold) => {
+                    if let Some(c) = self.conn(idx, d) {
+                        c.set_hold_time(hold);
+                    }
+                }
+                Output::ArmTimer(idx, timer, after) => self.arm(idx, timer, after),
+                Output::CancelTimer(idx, timer) => {
+                    if let Some((_, h)) = self.timers.remove(&(idx, timer)) {
+                        h.abort();
+                    }
+                }
+                Output::PeerUp(idx) => {
+                    tracing::info!(domain = %self.config.name, peer = ?self.speaker.peer_name(idx), "session established");
+                    self.peers.entry(idx).or_default().up_since = Some(Instant::now());
+                }
+                Output::PeerDown(idx, reason) => {
+                    tracing::info!(domain = %self.config.name, peer = ?self.speaker.peer_name(idx), "session down: {reason}");
+                    if let Some(rt) = self.peers.get_mut(&idx) {
+                        rt.up_since = None;
+                    }
+                }
+            }
+        }
+    }
+
+    fn conn(&self, idx: PeerIdx, d: Direction) -> Option<&ConnHandle> {
+        self.peers.get(&idx)?.conns[d as usize].as_ref()
+    }
+
+    fn arm(&mut self, idx: PeerIdx, timer: Timer, after: Duration) {
+        let generation = self.next_id;
+        self.next_id += 1;
+        let tx = self.tx.clone();
+        let h = tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let _ = tx
+                .send(DomainMsg::Timer {
+                    peer: idx,
+                    timer,
+                    generation,
+                })
+                .await;
+        });
+        if let Some((_, old)) = self.timers.insert((idx, timer), (generation, h)) {
+            old.abort();
+        }
+    }
+
+    fn connect(&mut self, idx: PeerIdx) {
+        let Some((_, status)) = self.speaker.peers().find(|(i, _)| *i == idx) else {
+            return;
+        };
+        let addr = SocketAddr::new(status.settings.address, self.port);
+        let timeout = status.settings.session.connect_retry;
+        let rt = self.peers.entry(idx).or_default();
+        rt.attempt += 1;
+        let attempt = rt.attempt;
+        let key = rt.md5_key.clone();
+        let local = rt.local_address;
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let result =
+                conn::connect(addr, local, key.as_deref().map(str::as_bytes), timeout).await;
+            let _ = tx
+                .send(DomainMsg::Connected {
+                    peer: idx,
+                    attempt,
+                    result,
+                })
+                .await;
+        });
+    }
+
+    /// Applies a domain configuration, classifying each peer change: new peers start,
+    /// removed ones get Cease / Peer De-configured, changed ones are updated in place where
+    /// the speaker can (prepend, limits) and reset otherwise (RFC 4486 Other Configuration
+    /// Change). MD5 key and local address changes reset the session.
+    fn reconfigure(&mut self, config: DomainConfig) {
+        let (local_as, router_id) = (self.speaker.local_as(), self.speaker.router_id());
+        let existing: Vec<(PeerIdx, String)> = self
+            .speaker
+            .peers()
+            .map(|(i, s)| (i, s.settings.name.clone()))
+            .collect();
+        for (idx, name) in &existing {
+            if !config.peers.iter().any(|p| &p.name == name) {
+                let out = self.speaker.remove_peer(*idx);
+                self.execute(out);
+                if let Some(rt) = self.peers.remove(idx) {
+                    for c in rt.conns.into_iter().flatten() {
+                        c.close();
+                    }
+                }
+            }
+        }
+        for p in &config.peers {
+            let wanted = settings(local_as, router_id, p);
+            let found = existing.iter().find(|(_, n)| n == &p.name).map(|(i, _)| *i);
+            match found {
+                Some(idx) => {
+                    let rt = self.peers.entry(idx).or_default();
+                    let transport_changed =
+                        rt.md5_key != p.md5_key || rt.local_address != p.local_address;
+                    rt.md5_key = p.md5_key.clone();
+                    rt.local_address = p.local_address;
+                    let mut out = self.speaker.update_peer(idx, wanted);
+                    if transport_changed {
+                        out.extend(
+                            self.speaker
+                                .set_admin_down(idx, true, "configuration changed"),
+                        );
+                        out.extend(self.speaker.set_admin_down(idx, false, ""));
+                    }
+                    self.execute(out);
+                }
+                None => {
+                    let (idx, out) = self.speaker.add_peer(wanted);
+                    let rt = self.peers.entry(idx).or_default();
+                    rt.md5_key = p.md5_key.clone();
+                    rt.local_address = p.local_address;
+                    self.execute(out);
+                }
+            }
+        }
+        self.speaker.set_originated(config.originate.clone());
+        self.config = config;
+        let out = self.speaker.flush();
+        self.execute(out);
+    }
+
+    fn status(&self) -> DomainStatus {
+        DomainStatus {
+            name: self.config.name.clone(),
+            peers: self
+                .speaker
+                .peers()
+                .map(|(idx, s)| PeerView::new(&s, self.peers.get(&idx).and_then(|r| r.up_since)))
+                .collect(),
+        }
+    }
+
+    fn routes(&self) -> DomainRoutes {
+        let mut routes: Vec<RouteView> = Vec::new();
+        for (prefix, dest) in self.speaker.rib().iter() {
+            for (i, path) in dest.paths().iter().enumerate() {
+                let peer = if path.peer == PeerIdx::LOCAL {
+                    "local".to_owned()
+                } else {
+                    self.speaker.peer_name(path.peer).unwrap_or("?").to_owned()
+                };
+                routes.push(RouteView::new(prefix, peer, path, i == 0));
+            }
+        }
+        routes.sort_by(|a, b| (a.sort_key(), !a.best).cmp(&(b.sort_key(), !b.best)));
+        DomainRoutes {
+            name: self.config.name.clone(),
+            routes,
+        }
+    }
+}
