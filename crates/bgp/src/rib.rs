@@ -138,8 +138,14 @@ impl AttrPool {
 
     /// Drops `attrs` from the pool when the caller held the last path reference to it.
     pub fn release(&mut self, attrs: Arc<PathAttrs>) {
-        // The pool's own reference plus `attrs`.
-        if Arc::strong_count(&attrs) == 2 {
+        self.release_with_copies(attrs, 0);
+    }
+
+    /// As [`AttrPool::release`], while `copies` more clones of `attrs` that are not paths are
+    /// alive (the old best path of a [`BestChange`] about to be reported).
+    fn release_with_copies(&mut self, attrs: Arc<PathAttrs>, copies: usize) {
+        // The pool's own reference, `attrs` and the copies.
+        if Arc::strong_count(&attrs) == 2 + copies {
             self.set.remove(&*attrs);
         }
     }
@@ -313,11 +319,13 @@ fn update_map<K: Hash + Eq + Copy>(
                     }
                     path.stale = false;
                     let old = std::mem::replace(&mut path.attrs, attrs);
-                    pool.release(old);
+                    let copies = copies_in(&old_best, &old);
+                    pool.release_with_copies(old, copies);
                 }
                 (Some(i), None) => {
                     let old = dest.paths.remove(i);
-                    pool.release(old.attrs);
+                    let copies = copies_in(&old_best, &old.attrs);
+                    pool.release_with_copies(old.attrs, copies);
                 }
                 (None, Some(attrs)) => dest.paths.push(Path {
                     peer,
@@ -344,6 +352,15 @@ fn update_map<K: Hash + Eq + Copy>(
             (change, had)
         }
     }
+}
+
+/// 1 when `old_best` (cloned before a change, to be reported) shares `attrs`.
+fn copies_in(old_best: &Option<Path>, attrs: &Arc<PathAttrs>) -> usize {
+    usize::from(
+        old_best
+            .as_ref()
+            .is_some_and(|b| Arc::ptr_eq(&b.attrs, attrs)),
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -376,7 +393,8 @@ fn remove_from_map<K: Hash + Eq + Copy>(
                 new: dest.paths.first().cloned(),
             });
         }
-        pool.release(old.attrs);
+        // The change reported for a removed best path holds a copy of its attributes.
+        pool.release_with_copies(old.attrs, usize::from(was_best));
         !dest.paths.is_empty()
     });
 }

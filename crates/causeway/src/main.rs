@@ -1,5 +1,7 @@
 //! `causeway`: one binary for every part of the service.
 //!
+//! - `causeway serve` runs the control plane (ARM-compatible API) on its embedded defaults;
+//! - `causeway token create|list|revoke` manages bearer tokens in a data directory;
 //! - `causeway edge --config FILE` runs an edge router from a static file;
 //! - `causeway edge status|routes` read a running edge's status endpoint.
 
@@ -25,8 +27,59 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the control plane: HTTPS on 127.0.0.1:8443, SQLite store, admin token on first start.
+    Serve(ServeArgs),
+    /// Manage bearer tokens (works on the data directory, with or without a running server).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+        #[arg(long, global = true, env = "CAUSEWAY_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// Run an edge router, or query a running one.
     Edge(EdgeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    /// Where the store, the certificate and admin.token live (default: the XDG data dir).
+    #[arg(long, env = "CAUSEWAY_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// PEM certificate to serve instead of the self-signed one.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Plain HTTP instead of HTTPS (loopback only).
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    http: bool,
+    /// Provider catalogue (TOML); default: the built-in one with the lab provider.
+    #[arg(long)]
+    catalog: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print its secret (shown once).
+    Create {
+        /// An admin token.
+        #[arg(long, conflicts_with_all = ["customer", "provider"])]
+        admin: bool,
+        /// A customer token scoped to these subscriptions (comma-separated or repeated).
+        #[arg(long, value_delimiter = ',')]
+        customer: Vec<String>,
+        /// A provider token for this provider name.
+        #[arg(long)]
+        provider: Option<String>,
+    },
+    /// List tokens (ids and scopes; secrets are never stored).
+    List,
+    /// Revoke a token by id.
+    Revoke { id: String },
 }
 
 #[derive(Debug, Args)]
@@ -66,6 +119,8 @@ struct QueryArgs {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => run_serve(args),
+        Command::Token { command, data_dir } => token(command, data_dir),
         Command::Edge(args) => match (args.config, args.command) {
             (Some(config), None) => run_edge(config),
             (None, Some(EdgeCommand::Status(q))) => edge_status(&q),
@@ -93,6 +148,67 @@ fn run_edge(config: PathBuf) -> anyhow::Result<()> {
         .build()
         .context("cannot start the runtime")?;
     runtime.block_on(edge::run(config))
+}
+
+fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_tracing();
+    let opts = control::ServeOptions {
+        listen: args.listen,
+        data_dir: args.data_dir.unwrap_or_else(control::default_data_dir),
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
+        http: args.http,
+        catalog: args.catalog,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(control::serve(opts))
+}
+
+fn token(command: TokenCommand, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    use control::auth::{Principal, create_token};
+    let data_dir = data_dir.unwrap_or_else(control::default_data_dir);
+    let mut store = control::open_store(&data_dir)?;
+    match command {
+        TokenCommand::Create {
+            admin,
+            customer,
+            provider,
+        } => {
+            let principal = match (admin, customer.is_empty(), provider) {
+                (true, true, None) => Principal::Admin,
+                (false, false, None) => Principal::Customer {
+                    subscriptions: customer,
+                },
+                (false, true, Some(name)) => Principal::Provider { name },
+                _ => bail!("give exactly one of --admin, --customer SUB[,SUB], --provider NAME"),
+            };
+            let (id, secret) = create_token(&mut store, &principal)?;
+            eprintln!("token {id} for {principal}");
+            println!("{secret}");
+        }
+        TokenCommand::List => {
+            println!("{:<14} {:<8} {:<26} PRINCIPAL", "ID", "STATE", "CREATED");
+            for t in store.tokens()? {
+                println!(
+                    "{:<14} {:<8} {:<26} {}",
+                    t.id,
+                    if t.revoked { "revoked" } else { "active" },
+                    t.created,
+                    t.principal
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            if !store.revoke_token(&id)? {
+                bail!("no token with id {id}");
+            }
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
 }
 
 /// A plain HTTP/1.1 GET against the local status endpoint.

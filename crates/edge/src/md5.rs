@@ -71,10 +71,14 @@ pub fn set_key(socket: &impl AsRawFd, peer: IpAddr, key: Option<&[u8]>) -> io::R
         )
     };
     if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
+        return Ok(());
     }
+    let err = io::Error::last_os_error();
+    // Removing a key that was never set is not an error.
+    if key.is_empty() && err.raw_os_error() == Some(libc::ENOENT) {
+        return Ok(());
+    }
+    Err(err)
 }
 
 #[cfg(test)]

@@ -21,12 +21,18 @@ pub fn require_root(test: &str) -> bool {
         eprintln!("skipping {test}: {problem}");
         return false;
     }
-    for tool in ["bird", "birdc", "gobgpd", "gobgp", "curl"] {
+    for tool in [
+        "bird", "birdc", "gobgpd", "gobgp", "vtysh", "bgpd", "bgpctl", "curl",
+    ] {
         assert!(
             on_path(tool),
             "{test}: `{tool}` is not installed; run scripts/test, which installs it"
         );
     }
+    assert!(
+        std::path::Path::new("/usr/lib/frr/bgpd").is_file(),
+        "{test}: FRR's bgpd is not installed; run scripts/test, which installs it"
+    );
     true
 }
 

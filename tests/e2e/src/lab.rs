@@ -4,8 +4,10 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::bird::BirdSession;
 use crate::edge::EdgePeer;
+use crate::frr::FrrNeighbor;
 use crate::gobgp::GobgpNeighbor;
 use crate::netns::{Netns, veth};
+use crate::openbgpd::OpenbgpdNeighbor;
 
 /// A point-to-point link between a customer router (the peer) and the edge.
 ///
@@ -58,6 +60,22 @@ impl Link {
         [
             GobgpNeighbor::new(self.edge_v4, self.peer_v4, EDGE_AS),
             GobgpNeighbor::new(self.edge_v6, self.peer_v6, EDGE_AS),
+        ]
+    }
+
+    /// FRR's two neighbors toward the edge over this link (IPv4, IPv6).
+    pub fn frr_neighbors(&self) -> [FrrNeighbor; 2] {
+        [
+            FrrNeighbor::new(self.edge_v4, EDGE_AS),
+            FrrNeighbor::new(self.edge_v6, EDGE_AS),
+        ]
+    }
+
+    /// OpenBGPD's two neighbors toward the edge over this link (IPv4, IPv6).
+    pub fn openbgpd_neighbors(&self) -> [OpenbgpdNeighbor; 2] {
+        [
+            OpenbgpdNeighbor::new(self.edge_v4, self.peer_v4, EDGE_AS),
+            OpenbgpdNeighbor::new(self.edge_v6, self.peer_v6, EDGE_AS),
         ]
     }
 

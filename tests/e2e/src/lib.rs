@@ -9,8 +9,8 @@
 //!   /30 and /126, the edge the second) and small helpers shared by the tests.
 //! - [`process`]: [`Daemon`], a child process with its log file, killed on drop; when the
 //!   test is failing its log tail is printed, so a failure shows every speaker's side.
-//! - [`bird`], [`gobgp`], [`edge`]: drivers that write a config, start the daemon inside a
-//!   namespace and read its view back (session state, routes).
+//! - [`bird`], [`gobgp`], [`frr`], [`openbgpd`], [`edge`]: drivers that write a config,
+//!   start the daemon inside a namespace and read its view back (session state, routes).
 //! - [`wait`]: [`wait_until`] / [`wait_for`] poll a condition every 100 ms up to a deadline;
 //!   nothing sleeps in place of synchronisation.
 //!
@@ -26,19 +26,23 @@
 
 pub mod bird;
 pub mod edge;
+pub mod frr;
 pub mod gate;
 pub mod gobgp;
 pub mod lab;
 pub mod netns;
+pub mod openbgpd;
 pub mod process;
 pub mod wait;
 
 pub use bird::{Bird, BirdSession, BirdSpec};
 pub use edge::{Edge, EdgeDomain, EdgePeer, EdgeSpec};
+pub use frr::{Frr, FrrNeighbor, FrrSpec};
 pub use gate::require_root;
 pub use gobgp::{Gobgp, GobgpNeighbor, GobgpSpec};
 pub use lab::{EDGE_AS, Link, link};
 pub use netns::{Netns, veth};
+pub use openbgpd::{Openbgpd, OpenbgpdNeighbor, OpenbgpdSpec};
 pub use process::Daemon;
 pub use wait::{hold_for, wait_for, wait_until};
 

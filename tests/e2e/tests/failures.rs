@@ -24,7 +24,9 @@ fn a_peer_over_its_prefix_limit_is_dropped_and_returns_under_it() {
     let mut bird = Bird::start(
         &bird_ns,
         "bird",
-        BirdSpec::new(65001, l.peer_v4).session(session).announce(&eight),
+        BirdSpec::new(65001, l.peer_v4)
+            .session(session)
+            .announce(&eight),
     );
 
     // 8 > 5: the edge sends Cease / Maximum Number of Prefixes Reached (RFC 4486 subcode 1).
@@ -38,13 +40,18 @@ fn a_peer_over_its_prefix_limit_is_dropped_and_returns_under_it() {
         }
     });
     assert!(
-        dropped.last_error.as_deref().is_some_and(|e| e.contains("Cease")),
+        dropped
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("Cease")),
         "the error names the Cease: {:?}",
         dropped.last_error
     );
     let seen_by_bird = wait_for(CONVERGE, "BIRD to report the Cease it received", || {
         let p = bird.protocol("edge_v4")?;
-        if p.info.contains("Received: Maximum number of prefixes reached") {
+        if p.info
+            .contains("Received: Maximum number of prefixes reached")
+        {
             Ok(p)
         } else {
             Err(format!("{p:?}"))
@@ -55,14 +62,18 @@ fn a_peer_over_its_prefix_limit_is_dropped_and_returns_under_it() {
     // Back under the limit: the edge retries (with backoff) and the session returns with
     // all 3 prefixes accepted.
     bird.announce(&["10.30.0.0/24", "10.30.1.0/24", "10.30.2.0/24"]);
-    let back = wait_for(CONVERGE, "the session to return once under the limit", || {
-        let p = edge.established("a", "cust-v4")?;
-        bird.established("edge_v4")?;
-        match p.prefixes.ipv4.as_ref().map(|c| c.accepted) {
-            Some(3) => Ok(p),
-            other => Err(format!("established, ipv4 accepted {other:?}")),
-        }
-    });
+    let back = wait_for(
+        CONVERGE,
+        "the session to return once under the limit",
+        || {
+            let p = edge.established("a", "cust-v4")?;
+            bird.established("edge_v4")?;
+            match p.prefixes.ipv4.as_ref().map(|c| c.accepted) {
+                Some(3) => Ok(p),
+                other => Err(format!("established, ipv4 accepted {other:?}")),
+            }
+        },
+    );
     assert_eq!(back.prefixes.ipv4.map(|c| c.received), Some(3));
 }
 
@@ -102,16 +113,26 @@ fn a_frozen_peer_is_declared_dead_at_hold_time_expiry() {
             _ => Err(format!("state {}, last_error {:?}", p.state, p.last_error)),
         }
     });
-    let routes = edge.routes("a").unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        routes.iter().all(|r| r.prefix != "10.40.0.0/24"),
-        "the dead peer's routes are gone from the Loc-RIB: {routes:?} ({dead:?})"
+    wait_for(
+        CONVERGE,
+        "the dead peer's routes to leave the Loc-RIB",
+        || {
+            let routes = edge.routes("a")?;
+            match routes.iter().find(|r| r.prefix == "10.40.0.0/24") {
+                Some(r) => Err(format!("still there: {r:?} ({dead:?})")),
+                None => Ok(()),
+            }
+        },
     );
 
     // Thawed, the peer comes back.
     bird.thaw();
-    wait_for(CONVERGE, "the session to re-establish after SIGCONT", || {
-        edge.established("a", "cust-v4")?;
-        bird.established("edge_v4").map(|_| ())
-    });
+    wait_for(
+        CONVERGE,
+        "the session to re-establish after SIGCONT",
+        || {
+            edge.established("a", "cust-v4")?;
+            bird.established("edge_v4").map(|_| ())
+        },
+    );
 }

@@ -25,13 +25,19 @@ fn sighup_reload_adds_a_peer_without_resetting_the_others() {
     let bird = Bird::start(
         &a_ns,
         "bird",
-        BirdSpec::new(65001, la.peer_v4).session(session).announce(&["10.1.0.0/24"]),
+        BirdSpec::new(65001, la.peer_v4)
+            .session(session)
+            .announce(&["10.1.0.0/24"]),
     );
     let [neighbor, _] = lb.gobgp_neighbors();
-    let gobgp = Gobgp::start(&b_ns, "gobgp", GobgpSpec::new(65002, lb.peer_v4).neighbor(neighbor));
+    let gobgp = Gobgp::start(
+        &b_ns,
+        "gobgp",
+        GobgpSpec::new(65002, lb.peer_v4).neighbor(neighbor),
+    );
 
     // Let the existing session age a little, so that a reset would show as uptime going down.
-    let mut last_uptime = wait_for(CONVERGE, "peer a to be up for 2 s", || {
+    let first_uptime = wait_for(CONVERGE, "peer a to be up for 2 s", || {
         let p = edge.established("d", "a-v4")?;
         match p.uptime_secs {
             Some(u) if u >= 2 => Ok(u),
@@ -46,16 +52,18 @@ fn sighup_reload_adds_a_peer_without_resetting_the_others() {
     // The same config plus one peer.
     edge.reload(EdgeSpec::new().domain(EdgeDomain::new("d").peer(a_peer).peer(b_peer)));
 
-    let mut a_still_up = || {
+    let last_uptime = std::cell::Cell::new(first_uptime);
+    let a_still_up = || {
         let p = edge
             .established("d", "a-v4")
             .unwrap_or_else(|e| panic!("the untouched peer was disturbed by the reload: {e}"));
         let uptime = p.uptime_secs.unwrap_or(0);
         assert!(
-            uptime >= last_uptime,
-            "the untouched peer's uptime went from {last_uptime} to {uptime}: its session was reset"
+            uptime >= last_uptime.get(),
+            "the untouched peer's uptime went from {} to {uptime}: its session was reset",
+            last_uptime.get()
         );
-        last_uptime = uptime;
+        last_uptime.set(uptime);
         uptime
     };
     wait_for(CONVERGE, "the added peer to establish", || {
@@ -69,12 +77,22 @@ fn sighup_reload_adds_a_peer_without_resetting_the_others() {
         find_route(&gobgp.routes("ipv4")?, "10.1.0.0/24").cloned()
     });
     // And the old session keeps ageing.
-    let reloaded_at = last_uptime;
-    wait_for(CONVERGE, "the untouched peer's uptime to keep growing", || {
-        let u = a_still_up();
-        if u > reloaded_at { Ok(()) } else { Err(format!("uptime {u}")) }
-    });
-    let bird_after = bird.established("edge_v4").unwrap_or_else(|e| panic!("{e}"));
+    let reloaded_at = last_uptime.get();
+    wait_for(
+        CONVERGE,
+        "the untouched peer's uptime to keep growing",
+        || {
+            let u = a_still_up();
+            if u > reloaded_at {
+                Ok(())
+            } else {
+                Err(format!("uptime {u}"))
+            }
+        },
+    );
+    let bird_after = bird
+        .established("edge_v4")
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         bird_after.since, bird_since,
         "BIRD saw its session restart across the edge's reload"

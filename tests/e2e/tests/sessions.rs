@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use e2e::{
-    Bird, BirdSpec, CONVERGE, Edge, EdgeDomain, EdgeSpec, Gobgp, GobgpSpec, Netns, hold_for,
-    link, require_root, wait_for,
+    Bird, BirdSpec, CONVERGE, Edge, EdgeDomain, EdgeSpec, Gobgp, GobgpSpec, Netns, hold_for, link,
+    require_root, wait_for,
 };
 
 #[test]
@@ -25,7 +25,11 @@ fn bird_session_establishes_with_and_without_md5() {
         EdgeSpec::new().domain(
             EdgeDomain::new("a")
                 .peers(plain.edge_peers("plain", 65001))
-                .peers(keyed.edge_peers("keyed", 65002).map(|p| p.md5("s3cret-bird"))),
+                .peers(
+                    keyed
+                        .edge_peers("keyed", 65002)
+                        .map(|p| p.md5("s3cret-bird")),
+                ),
         ),
     );
     let plain_bird = Bird::start(
@@ -36,8 +40,11 @@ fn bird_session_establishes_with_and_without_md5() {
     let keyed_bird = Bird::start(
         &keyed_ns,
         "bird-keyed",
-        BirdSpec::new(65002, keyed.peer_v4)
-            .sessions(keyed.bird_sessions("edge").map(|s| s.password("s3cret-bird"))),
+        BirdSpec::new(65002, keyed.peer_v4).sessions(
+            keyed
+                .bird_sessions("edge")
+                .map(|s| s.password("s3cret-bird")),
+        ),
     );
 
     for (bird, peer) in [(&plain_bird, "plain"), (&keyed_bird, "keyed")] {
@@ -47,9 +54,11 @@ fn bird_session_establishes_with_and_without_md5() {
                 edge.established("a", &name)
             });
             assert_eq!(p.remote_as, if peer == "plain" { 65001 } else { 65002 });
-            wait_for(CONVERGE, &format!("BIRD's session for {name} to establish"), || {
-                bird.established(&format!("edge_{family}"))
-            });
+            wait_for(
+                CONVERGE,
+                &format!("BIRD's session for {name} to establish"),
+                || bird.established(&format!("edge_{family}")),
+            );
         }
     }
 }
@@ -71,7 +80,11 @@ fn gobgp_session_establishes_with_and_without_md5() {
         EdgeSpec::new().domain(
             EdgeDomain::new("a")
                 .peers(plain.edge_peers("plain", 65001))
-                .peers(keyed.edge_peers("keyed", 65002).map(|p| p.md5("s3cret-gobgp"))),
+                .peers(
+                    keyed
+                        .edge_peers("keyed", 65002)
+                        .map(|p| p.md5("s3cret-gobgp")),
+                ),
         ),
     );
     let plain_gobgp = Gobgp::start(
@@ -86,15 +99,20 @@ fn gobgp_session_establishes_with_and_without_md5() {
             .neighbors(keyed.gobgp_neighbors().map(|n| n.password("s3cret-gobgp"))),
     );
 
-    for (gobgp, l, peer) in [(&plain_gobgp, plain, "plain"), (&keyed_gobgp, keyed, "keyed")] {
+    for (gobgp, l, peer) in [
+        (&plain_gobgp, plain, "plain"),
+        (&keyed_gobgp, keyed, "keyed"),
+    ] {
         for (family, edge_addr) in [("v4", l.edge_v4.into()), ("v6", l.edge_v6.into())] {
             let name = format!("{peer}-{family}");
             wait_for(CONVERGE, &format!("edge peer {name} to establish"), || {
                 edge.established("a", &name)
             });
-            wait_for(CONVERGE, &format!("GoBGP's session for {name} to establish"), || {
-                gobgp.established(edge_addr)
-            });
+            wait_for(
+                CONVERGE,
+                &format!("GoBGP's session for {name} to establish"),
+                || gobgp.established(edge_addr),
+            );
         }
     }
 }
@@ -148,7 +166,9 @@ fn an_md5_mismatch_never_establishes() {
         for name in ["badbird-v4", "badgobgp-v4"] {
             let p = edge.peer("a", name)?;
             if p.state == "Established" {
-                return Err(format!("edge peer {name} is Established despite the wrong key"));
+                return Err(format!(
+                    "edge peer {name} is Established despite the wrong key"
+                ));
             }
         }
         if bad_bird.established("edge_v4").is_ok() {
@@ -170,5 +190,9 @@ fn an_md5_mismatch_never_establishes() {
     });
     // Absence over time is the property itself: several connect retries (1 s each on both
     // sides) must all fail.
-    hold_for(Duration::from_secs(6), "the mismatched sessions to stay down", mismatched_are_down);
+    hold_for(
+        Duration::from_secs(6),
+        "the mismatched sessions to stay down",
+        mismatched_are_down,
+    );
 }

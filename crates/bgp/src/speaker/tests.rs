@@ -1,1 +1,987 @@
+//! One routing domain with real sessions: peers are brought up through `Speaker::handle`, fed
+//! UPDATEs, and what each peer would receive is read back by decoding the `Output::Send` bytes.
+
 use super::*;
+
+use std::net::Ipv6Addr;
+
+use ipnet::{Ipv4Net, Ipv6Net};
+
+use crate::wire::{AsPath, AsSegment, Capability, Open, RouteRefresh, frame};
+
+const LOCAL_AS: u32 = 12076;
+const ROUTER_ID: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const OUT: Direction = Direction::Outgoing;
+
+const A_AS: u32 = 65001;
+const A_ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+const A_LOCAL: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 254);
+const B_AS: u32 = 65002;
+const B_ADDR: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
+const B_LOCAL: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 254);
+const C_AS: u32 = 65003;
+const C_ADDR: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xc, 0, 0, 0, 0, 1);
+const C_LOCAL: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xc, 0, 0, 0, 0, 0xfe);
+
+const GR_RESTART_TIME: u16 = 120;
+
+// ===== helpers: configuration and sessions =====
+
+fn settings(name: &str, remote_as: u32, address: IpAddr) -> PeerSettings {
+    PeerSettings {
+        name: name.to_owned(),
+        address,
+        session: SessionConfig {
+            local_as: LOCAL_AS,
+            router_id: ROUTER_ID,
+            remote_as,
+            hold_time: Duration::from_secs(90),
+            connect_retry: Duration::from_secs(10),
+            passive: false,
+            families: vec![Family::Ipv4Unicast, Family::Ipv6Unicast],
+        },
+        max_prefixes: [None, None],
+        prepend: 0,
+    }
+}
+
+fn settings_a() -> PeerSettings {
+    settings("A", A_AS, A_ADDR.into())
+}
+
+fn settings_b() -> PeerSettings {
+    settings("B", B_AS, B_ADDR.into())
+}
+
+/// The OPEN a peer sends: both unicast families, route refresh, four-octet AS, and Graceful
+/// Restart (restart time 120 s) when `graceful`.
+fn peer_open(asn: u32, id: Ipv4Addr, graceful: bool) -> Message {
+    let mut capabilities = vec![
+        Capability::Multiprotocol(Family::Ipv4Unicast),
+        Capability::Multiprotocol(Family::Ipv6Unicast),
+        Capability::RouteRefresh,
+        Capability::FourOctetAs(asn),
+    ];
+    if graceful {
+        capabilities.push(Capability::GracefulRestart {
+            restarting: false,
+            restart_time: GR_RESTART_TIME,
+            families: vec![(Family::Ipv4Unicast, true), (Family::Ipv6Unicast, true)],
+        });
+    }
+    Message::Open(Open {
+        version: 4,
+        my_as: u16::try_from(asn).unwrap_or(crate::wire::AS_TRANS),
+        hold_time: 90,
+        bgp_identifier: id,
+        capabilities,
+    })
+}
+
+/// A speaker for AS 12076 and the peers it has been given, each with the address we use
+/// on its session and the OPEN it sends.
+struct Net {
+    sp: Speaker,
+    peers: Vec<(PeerIdx, IpAddr, Message)>,
+}
+
+impl Net {
+    fn new() -> Net {
+        Net {
+            sp: Speaker::new(LOCAL_AS, ROUTER_ID),
+            peers: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, settings: PeerSettings, local: IpAddr, open: Message) -> PeerIdx {
+        let (idx, out) = self.sp.add_peer(settings);
+        assert!(out.contains(&Output::Connect(idx)));
+        self.peers.push((idx, local, open));
+        idx
+    }
+
+    fn add_a(&mut self) -> PeerIdx {
+        self.add(
+            settings_a(),
+            A_LOCAL.into(),
+            peer_open(A_AS, Ipv4Addr::new(192, 0, 2, 1), false),
+        )
+    }
+
+    fn add_b(&mut self) -> PeerIdx {
+        self.add(
+            settings_b(),
+            B_LOCAL.into(),
+            peer_open(B_AS, Ipv4Addr::new(198, 51, 100, 1), false),
+        )
+    }
+
+    /// TcpConnected → the peer's OPEN → its KEEPALIVE, then a flush; everything output.
+    fn up(&mut self, idx: PeerIdx) -> Vec<Output> {
+        let (_, local, open) = self
+            .peers
+            .iter()
+            .find(|(i, _, _)| *i == idx)
+            .cloned()
+            .expect("a peer added to this net");
+        let mut out = self.sp.handle(
+            idx,
+            Event::TcpConnected {
+                direction: OUT,
+                local_addr: local,
+            },
+        );
+        out.extend(self.sp.handle(idx, Event::MessageReceived(OUT, open)));
+        out.extend(
+            self.sp
+                .handle(idx, Event::MessageReceived(OUT, Message::Keepalive)),
+        );
+        assert!(out.contains(&Output::PeerUp(idx)), "{idx:?} is up: {out:?}");
+        out.extend(self.sp.flush());
+        out
+    }
+
+    /// Delivers a message from a peer and flushes.
+    fn from(&mut self, idx: PeerIdx, message: Message) -> Vec<Output> {
+        let mut out = self.sp.handle(idx, Event::MessageReceived(OUT, message));
+        out.extend(self.sp.flush());
+        out
+    }
+
+    fn event(&mut self, idx: PeerIdx, event: Event) -> Vec<Output> {
+        let mut out = self.sp.handle(idx, event);
+        out.extend(self.sp.flush());
+        out
+    }
+
+    fn counters(&self, idx: PeerIdx, family: Family) -> Counters {
+        self.sp
+            .peers()
+            .find(|(i, _)| *i == idx)
+            .map(|(_, s)| s.counters[family_index(family)])
+            .expect("a configured peer")
+    }
+
+    fn state(&self, idx: PeerIdx) -> State {
+        self.sp
+            .peers()
+            .find(|(i, _)| *i == idx)
+            .map(|(_, s)| s.state)
+            .expect("a configured peer")
+    }
+}
+
+/// A and B, both Established, their initial End-of-RIBs already sent.
+fn a_and_b() -> (Net, PeerIdx, PeerIdx) {
+    let mut net = Net::new();
+    let a = net.add_a();
+    let b = net.add_b();
+    net.up(a);
+    net.up(b);
+    (net, a, b)
+}
+
+// ===== helpers: what a peer receives =====
+
+/// Every message sent to `idx`, decoded as the peer would (four-octet AS session).
+fn messages_to(out: &[Output], idx: PeerIdx) -> Vec<Message> {
+    let cx = Context {
+        four_octet_as: true,
+    };
+    let mut messages = Vec::new();
+    for o in out {
+        let Output::Send(i, _, bytes) = o else {
+            continue;
+        };
+        if *i != idx {
+            continue;
+        }
+        let mut rest: &[u8] = bytes;
+        while !rest.is_empty() {
+            let len = frame(rest)
+                .expect("a well-formed header")
+                .expect("a whole message");
+            messages.push(Message::decode(&rest[..len], &cx).expect("a message we can decode"));
+            rest = &rest[len..];
+        }
+    }
+    messages
+}
+
+/// The UPDATEs sent to `idx`, End-of-RIB markers included.
+fn updates_to(out: &[Output], idx: PeerIdx) -> Vec<Update> {
+    messages_to(out, idx)
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Update(u) => Some(u),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The UPDATEs sent to `idx` that carry routes (End-of-RIB markers left out).
+fn route_updates_to(out: &[Output], idx: PeerIdx) -> Vec<Update> {
+    updates_to(out, idx)
+        .into_iter()
+        .filter(|u| u.is_end_of_rib().is_none())
+        .collect()
+}
+
+fn notification_to(out: &[Output], idx: PeerIdx) -> Option<Notification> {
+    messages_to(out, idx).into_iter().find_map(|m| match m {
+        Message::Notification(n) => Some(n),
+        _ => None,
+    })
+}
+
+/// IPv4 prefixes announced to `idx`, sorted.
+fn announced_v4(out: &[Output], idx: PeerIdx) -> Vec<Ipv4Net> {
+    let mut v: Vec<Ipv4Net> = updates_to(out, idx)
+        .into_iter()
+        .flat_map(|u| u.nlri)
+        .collect();
+    v.sort();
+    v
+}
+
+/// IPv4 prefixes withdrawn toward `idx`, sorted.
+fn withdrawn_v4(out: &[Output], idx: PeerIdx) -> Vec<Ipv4Net> {
+    let mut v: Vec<Ipv4Net> = updates_to(out, idx)
+        .into_iter()
+        .flat_map(|u| u.withdrawn)
+        .collect();
+    v.sort();
+    v
+}
+
+fn v4(s: &str) -> Ipv4Net {
+    s.parse().expect("test prefix")
+}
+
+fn v6(s: &str) -> Ipv6Net {
+    s.parse().expect("test prefix")
+}
+
+fn as_path(asns: &[u32]) -> AsPath {
+    AsPath {
+        segments: vec![AsSegment::Sequence(asns.to_vec())],
+    }
+}
+
+// ===== helpers: what a peer sends =====
+
+/// Attributes as a neighbour sends them, with a MED and a LOCAL_PREF we must not pass on.
+fn attrs(asns: &[u32], next_hop: Ipv4Addr) -> Attributes {
+    Attributes {
+        origin: Some(Origin::Igp),
+        as_path: as_path(asns),
+        next_hop: Some(next_hop),
+        med: Some(50),
+        local_pref: Some(300),
+        ..Attributes::default()
+    }
+}
+
+/// An UPDATE from A announcing `prefixes` with AS_PATH `asns`.
+fn announce(prefixes: &[&str], asns: &[u32]) -> Message {
+    Message::Update(Update {
+        attributes: Some(attrs(asns, A_ADDR)),
+        nlri: prefixes.iter().map(|p| v4(p)).collect(),
+        ..Update::default()
+    })
+}
+
+fn withdraw(prefixes: &[&str]) -> Message {
+    Message::Update(Update {
+        withdrawn: prefixes.iter().map(|p| v4(p)).collect(),
+        ..Update::default()
+    })
+}
+
+fn end_of_rib(family: Family) -> Message {
+    Message::Update(Update::end_of_rib(family))
+}
+
+// ===== propagation and export =====
+
+#[test]
+fn routes_from_one_peer_reach_the_other_in_one_update_with_our_as_and_next_hop_self() {
+    let (mut net, a, b) = a_and_b();
+    let out = net.from(a, announce(&["10.1.0.0/24", "10.1.1.0/24"], &[A_AS]));
+
+    let updates = updates_to(&out, b);
+    assert_eq!(
+        updates.len(),
+        1,
+        "one UPDATE for one attribute set: {updates:?}"
+    );
+    let u = &updates[0];
+    let mut nlri = u.nlri.clone();
+    nlri.sort();
+    assert_eq!(nlri, [v4("10.1.0.0/24"), v4("10.1.1.0/24")]);
+    let attrs = u.attributes.as_ref().expect("attributes");
+    assert_eq!(attrs.as_path, as_path(&[LOCAL_AS, A_AS]));
+    assert_eq!(attrs.next_hop, Some(B_LOCAL));
+    assert_eq!(attrs.origin, Some(Origin::Igp));
+    assert_eq!(attrs.med, None, "MED is not passed to another AS");
+    assert_eq!(attrs.local_pref, None, "no LOCAL_PREF to an eBGP peer");
+
+    assert!(messages_to(&out, a).is_empty(), "nothing goes back to A");
+    assert_eq!(net.counters(b, Family::Ipv4Unicast).advertised, 2);
+    assert_eq!(net.counters(a, Family::Ipv4Unicast).advertised, 0);
+    let c = net.counters(a, Family::Ipv4Unicast);
+    assert_eq!((c.received, c.accepted), (2, 2));
+}
+
+#[test]
+fn a_withdrawal_reaches_the_other_peer() {
+    let (mut net, a, b) = a_and_b();
+    net.from(a, announce(&["10.1.0.0/24", "10.1.1.0/24"], &[A_AS]));
+    let out = net.from(a, withdraw(&["10.1.0.0/24"]));
+    assert_eq!(withdrawn_v4(&out, b), [v4("10.1.0.0/24")]);
+    assert!(announced_v4(&out, b).is_empty());
+    assert!(messages_to(&out, a).is_empty());
+    assert_eq!(net.counters(b, Family::Ipv4Unicast).advertised, 1);
+    assert_eq!(net.counters(a, Family::Ipv4Unicast).accepted, 1);
+}
+
+#[test]
+fn an_ipv6_route_goes_out_in_mp_reach_with_our_address_on_that_session() {
+    let mut net = Net::new();
+    let a = net.add_a();
+    let c = net.add(
+        settings("C", C_AS, C_ADDR.into()),
+        C_LOCAL.into(),
+        peer_open(C_AS, Ipv4Addr::new(10, 9, 9, 9), false),
+    );
+    net.up(a);
+    net.up(c);
+    let out = net.from(
+        a,
+        Message::Update(Update {
+            attributes: Some(Attributes {
+                next_hop: None,
+                ..attrs(&[A_AS], A_ADDR)
+            }),
+            mp_reach: Some(MpReach {
+                family: Family::Ipv6Unicast,
+                next_hop: NextHop::V6 {
+                    global: "2001:db8:a::1".parse().expect("address"),
+                    link_local: None,
+                },
+                nlri: vec![Prefix::V6(v6("2001:db8:1::/48"))],
+            }),
+            ..Update::default()
+        }),
+    );
+    let [u] = &updates_to(&out, c)[..] else {
+        panic!("one UPDATE to C: {out:?}");
+    };
+    let mp = u.mp_reach.as_ref().expect("MP_REACH_NLRI");
+    assert_eq!(mp.family, Family::Ipv6Unicast);
+    assert_eq!(mp.nlri, [Prefix::V6(v6("2001:db8:1::/48"))]);
+    assert_eq!(
+        mp.next_hop,
+        NextHop::V6 {
+            global: C_LOCAL,
+            link_local: None
+        }
+    );
+    let attrs = u.attributes.as_ref().expect("attributes");
+    assert_eq!(attrs.as_path, as_path(&[LOCAL_AS, A_AS]));
+    assert_eq!(
+        attrs.next_hop, None,
+        "no IPv4 NEXT_HOP in an IPv6-only UPDATE"
+    );
+    assert!(u.nlri.is_empty());
+
+    // And an IPv6 withdrawal goes out in MP_UNREACH.
+    let out = net.from(
+        a,
+        Message::Update(Update {
+            mp_unreach: Some(MpUnreach {
+                family: Family::Ipv6Unicast,
+                withdrawn: vec![Prefix::V6(v6("2001:db8:1::/48"))],
+            }),
+            ..Update::default()
+        }),
+    );
+    let [u] = &updates_to(&out, c)[..] else {
+        panic!("one UPDATE to C: {out:?}");
+    };
+    assert_eq!(
+        u.mp_unreach.as_ref().map(|m| m.withdrawn.clone()),
+        Some(vec![Prefix::V6(v6("2001:db8:1::/48"))])
+    );
+}
+
+#[test]
+fn a_peer_on_an_ipv6_session_gets_no_ipv4_routes_it_has_no_next_hop_for() {
+    let mut net = Net::new();
+    let a = net.add_a();
+    let c = net.add(
+        settings("C", C_AS, C_ADDR.into()),
+        C_LOCAL.into(),
+        peer_open(C_AS, Ipv4Addr::new(10, 9, 9, 9), false),
+    );
+    net.up(a);
+    net.up(c);
+    let out = net.from(a, announce(&["10.1.0.0/24"], &[A_AS]));
+    assert!(messages_to(&out, c).is_empty(), "{out:?}");
+}
+
+#[test]
+fn a_new_peer_gets_the_table_and_our_prefixes_then_end_of_rib_for_each_family() {
+    let mut net = Net::new();
+    net.sp.set_originated(vec![
+        Prefix::V4(v4("203.0.113.0/24")),
+        Prefix::V6(v6("2001:db8:ff::/48")),
+    ]);
+    let a = net.add_a();
+    let b = net.add_b();
+    net.up(a);
+    net.from(a, announce(&["10.1.0.0/24"], &[A_AS]));
+
+    let out = net.up(b);
+    let updates = updates_to(&out, b);
+    let eors: Vec<Option<Family>> = updates.iter().map(Update::is_end_of_rib).collect();
+    let n = eors.len();
+    assert!(n >= 2, "{updates:?}");
+    assert!(
+        eors[..n - 2].iter().all(Option::is_none),
+        "End-of-RIB comes after the routes: {eors:?}"
+    );
+    let mut tail = [eors[n - 2], eors[n - 1]];
+    tail.sort();
+    assert_eq!(tail, [Some(Family::Ipv4Unicast), Some(Family::Ipv6Unicast)]);
+
+    let path_of = |p: Ipv4Net| {
+        updates
+            .iter()
+            .find(|u| u.nlri.contains(&p))
+            .and_then(|u| u.attributes.clone())
+            .map(|a| (a.as_path, a.next_hop))
+    };
+    assert_eq!(
+        path_of(v4("10.1.0.0/24")),
+        Some((as_path(&[LOCAL_AS, A_AS]), Some(B_LOCAL)))
+    );
+    assert_eq!(
+        path_of(v4("203.0.113.0/24")),
+        Some((as_path(&[LOCAL_AS]), Some(B_LOCAL)))
+    );
+    let v6_update = updates
+        .iter()
+        .find(|u| u.mp_reach.is_some())
+        .expect("our IPv6 prefix");
+    let mp = v6_update.mp_reach.as_ref().expect("MP_REACH_NLRI");
+    assert_eq!(mp.nlri, [Prefix::V6(v6("2001:db8:ff::/48"))]);
+    assert_eq!(
+        v6_update.attributes.as_ref().map(|a| a.as_path.clone()),
+        Some(as_path(&[LOCAL_AS]))
+    );
+    assert_eq!(net.counters(b, Family::Ipv4Unicast).advertised, 2);
+    assert_eq!(net.counters(b, Family::Ipv6Unicast).advertised, 1);
+}
+
+#[test]
+fn a_peer_with_nothing_to_learn_still_gets_end_of_rib() {
+    let mut net = Net::new();
+    let b = net.add_b();
+    let out = net.up(b);
+    let updates = updates_to(&out, b);
+    let mut eors: Vec<Option<Family>> = updates.iter().map(Update::is_end_of_rib).collect();
+    eors.sort();
+    assert_eq!(eors, [Some(Family::Ipv4Unicast), Some(Family::Ipv6Unicast)]);
+}
+
+#[test]
+fn a_configured_prepend_adds_our_as_that_many_more_times() {
+    let mut net = Net::new();
+    let a = net.add_a();
+    let b = net.add(
+        PeerSettings {
+            prepend: 2,
+            ..settings_b()
+        },
+        B_LOCAL.into(),
+        peer_open(B_AS, Ipv4Addr::new(198, 51, 100, 1), false),
+    );
+    net.up(a);
+    net.up(b);
+    let out = net.from(a, announce(&["10.1.0.0/24"], &[A_AS]));
+    let [u] = &updates_to(&out, b)[..] else {
+        panic!("one UPDATE to B: {out:?}");
+    };
+    assert_eq!(
+        u.attributes.as_ref().map(|a| a.as_path.clone()),
+        Some(as_path(&[LOCAL_AS, LOCAL_AS, LOCAL_AS, A_AS]))
+    );
+}
+
+#[test]
+fn changing_only_the_prepend_resends_the_routes_without_resetting_the_session() {
+    let (mut net, a, b) = a_and_b();
+    net.from(a, announce(&["10.1.0.0/24", "10.1.1.0/24"], &[A_AS]));
+
+    let mut out = net.sp.update_peer(
+        b,
+        PeerSettings {
+            prepend: 2,
+            ..settings_b()
+        },
+    );
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, Output::Close(..) | Output::PeerDown(..))),
+        "{out:?}"
+    );
+    out.extend(net.sp.flush());
+    assert_eq!(notification_to(&out, b), None);
+    assert_eq!(net.state(b), State::Established);
+    let updates = route_updates_to(&out, b);
+    assert_eq!(
+        announced_v4(&out, b),
+        [v4("10.1.0.0/24"), v4("10.1.1.0/24")]
+    );
+    for u in &updates {
+        assert_eq!(
+            u.attributes.as_ref().map(|a| a.as_path.clone()),
+            Some(as_path(&[LOCAL_AS, LOCAL_AS, LOCAL_AS, A_AS]))
+        );
+    }
+    assert!(messages_to(&out, a).is_empty());
+}
+
+#[test]
+fn changing_the_session_settings_resets_it_with_other_configuration_change() {
+    let (mut net, _, b) = a_and_b();
+    let mut new = settings_b();
+    new.session.hold_time = Duration::from_secs(30);
+    let out = net.sp.update_peer(b, new);
+    let n = notification_to(&out, b).expect("a NOTIFICATION");
+    assert_eq!(
+        (n.code, n.subcode),
+        (error_code::CEASE, cease_subcode::OTHER_CONFIGURATION_CHANGE)
+    );
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::PeerDown(i, _) if *i == b))
+    );
+}
+
+#[test]
+fn when_a_peers_own_path_becomes_best_the_route_we_gave_it_is_withdrawn() {
+    let (mut net, a, b) = a_and_b();
+    net.from(a, announce(&["10.1.0.0/24"], &[A_AS, 65010]));
+    // B's path is shorter: it becomes best. A now hears B's route, B must not hear its own.
+    let out = net.from(
+        b,
+        Message::Update(Update {
+            attributes: Some(attrs(&[B_AS], B_ADDR)),
+            nlri: vec![v4("10.1.0.0/24")],
+            ..Update::default()
+        }),
+    );
+    assert_eq!(withdrawn_v4(&out, b), [v4("10.1.0.0/24")]);
+    assert!(announced_v4(&out, b).is_empty());
+    let [u] = &route_updates_to(&out, a)[..] else {
+        panic!("one UPDATE to A: {out:?}");
+    };
+    assert_eq!(
+        u.attributes.as_ref().map(|a| a.as_path.clone()),
+        Some(as_path(&[LOCAL_AS, B_AS]))
+    );
+    assert_eq!(net.counters(b, Family::Ipv4Unicast).advertised, 0);
+    assert_eq!(net.counters(a, Family::Ipv4Unicast).advertised, 1);
+}
+
+// ===== import rules =====
+
+#[test]
+fn a_route_whose_as_path_contains_our_as_is_counted_but_not_accepted() {
+    let (mut net, a, b) = a_and_b();
+    let out = net.from(a, announce(&["10.1.0.0/24"], &[A_AS, LOCAL_AS, 65010]));
+    assert!(messages_to(&out, b).is_empty());
+    assert!(net.sp.rib().get(&Prefix::V4(v4("10.1.0.0/24"))).is_none());
+    let c = net.counters(a, Family::Ipv4Unicast);
+    assert_eq!((c.received, c.accepted), (1, 0));
+    assert_eq!(
+        net.state(a),
+        State::Established,
+        "a loop is not a session error"
+    );
+
+    // Withdrawing it clears the count.
+    net.from(a, withdraw(&["10.1.0.0/24"]));
+    let c = net.counters(a, Family::Ipv4Unicast);
+    assert_eq!((c.received, c.accepted), (0, 0));
+}
+
+#[test]
+fn a_looped_path_replacing_an_accepted_one_withdraws_it() {
+    let (mut net, a, b) = a_and_b();
+    net.from(a, announce(&["10.1.0.0/24"], &[A_AS]));
+    let out = net.from(a, announce(&["10.1.0.0/24"], &[A_AS, LOCAL_AS]));
+    assert_eq!(withdrawn_v4(&out, b), [v4("10.1.0.0/24")]);
+    let c = net.counters(a, Family::Ipv4Unicast);
+    assert_eq!((c.received, c.accepted), (1, 0));
+}
+
+#[test]
+fn exceeding_max_prefixes_resets_the_peer_with_cease_and_withdraws_its_routes() {
+    let mut net = Net::new();
+    let a = net.add(
+        PeerSettings {
+            max_prefixes: [Some(2), None],
+            ..settings_a()
+        },
+        A_LOCAL.into(),
+        peer_open(A_AS, Ipv4Addr::new(192, 0, 2, 1), false),
+    );
+    let b = net.add_b();
+    net.up(a);
+    net.up(b);
+
+    let out = net.from(a, announce(&["10.1.0.0/24", "10.1.1.0/24"], &[A_AS]));
+    assert_eq!(notification_to(&out, a), None, "at the limit is fine");
+    assert_eq!(announced_v4(&out, b).len(), 2);
+
+    let out = net.from(a, announce(&["10.1.2.0/24"], &[A_AS]));
+    let n = notification_to(&out, a).expect("a NOTIFICATION to A");
+    assert_eq!(
+        (n.code, n.subcode),
+        (error_code::CEASE, cease_subcode::MAXIMUM_PREFIXES_REACHED)
+    );
+    // AFI 1, SAFI 1, limit 2 (RFC 4486 §4).
+    assert_eq!(&n.data[..], [0, 1, 1, 0, 0, 0, 2]);
+    assert!(out.contains(&Output::Close(a, OUT)));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::PeerDown(i, _) if *i == a))
+    );
+    assert_eq!(net.state(a), State::Idle);
+
+    // B loses what it had from A and never hears of the prefix over the limit.
+    let withdrawn = withdrawn_v4(&out, b);
+    assert!(withdrawn.contains(&v4("10.1.0.0/24")), "{withdrawn:?}");
+    assert!(withdrawn.contains(&v4("10.1.1.0/24")), "{withdrawn:?}");
+    assert!(announced_v4(&out, b).is_empty());
+    assert_eq!(net.counters(b, Family::Ipv4Unicast).advertised, 0);
+    assert!(net.sp.rib().is_empty());
+
+    assert_eq!(net.counters(a, Family::Ipv4Unicast), Counters::default());
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::ArmTimer(i, Timer::IdleHold, _) if *i == a)),
+        "it comes back after the idle hold time"
+    );
+}
+
+#[test]
+fn a_treat_as_withdraw_update_removes_a_previously_announced_prefix() {
+    let (mut net, a, b) = a_and_b();
+    net.from(a, announce(&["10.1.0.0/24", "10.1.1.0/24"], &[A_AS]));
+    let out = net.from(
+        a,
+        Message::Update(Update {
+            attributes: Some(attrs(&[A_AS, 65010], A_ADDR)),
+            nlri: vec![v4("10.1.0.0/24")],
+            error_action: ErrorAction::TreatAsWithdraw,
+            errors: vec!["malformed COMMUNITIES".to_owned()],
+            ..Update::default()
+        }),
+    );
+    assert_eq!(withdrawn_v4(&out, b), [v4("10.1.0.0/24")]);
+    assert!(announced_v4(&out, b).is_empty());
+    assert!(net.sp.rib().get(&Prefix::V4(v4("10.1.0.0/24"))).is_none());
+    assert_eq!(net.counters(a, Family::Ipv4Unicast).accepted, 1);
+    assert_eq!(net.state(a), State::Established);
+}
+
+#[test]
+fn an_update_without_origin_is_not_installed() {
+    let (mut net, a, b) = a_and_b();
+    let out = net.from(
+        a,
+        Message::Update(Update {
+            attributes: Some(Attributes {
+                origin: None,
+                ..attrs(&[A_AS], A_ADDR)
+            }),
+            nlri: vec![v4("10.1.0.0/24")],
+            ..Update::default()
+        }),
+    );
+    assert!(messages_to(&out, b).is_empty());
+    assert!(net.sp.rib().is_empty());
+}
+
+// ===== refresh and packing =====
+
+#[test]
+fn a_route_refresh_gets_the_peer_the_whole_table_again() {
+    let (mut net, a, b) = a_and_b();
+    net.from(a, announce(&["10.1.0.0/24", "10.1.1.0/24"], &[A_AS]));
+    net.from(a, announce(&["10.2.0.0/16"], &[A_AS, 65020]));
+    let out = net.from(
+        b,
+        Message::RouteRefresh(RouteRefresh {
+            family: Some(Family::Ipv4Unicast),
+            afi: 1,
+            safi: 1,
+        }),
+    );
+    assert_eq!(
+        announced_v4(&out, b),
+        [v4("10.1.0.0/24"), v4("10.1.1.0/24"), v4("10.2.0.0/16")]
+    );
+    assert!(messages_to(&out, a).is_empty());
+    assert_eq!(net.counters(b, Family::Ipv4Unicast).advertised, 3);
+}
+
+#[test]
+fn thousands_of_prefixes_are_packed_into_full_size_updates_each_sent_once() {
+    let (mut net, a, b) = a_and_b();
+    let prefixes: Vec<Ipv4Net> = (0..3000u32)
+        .map(|i| {
+            let [_, _, x, y] = (i << 8).to_be_bytes();
+            Ipv4Net::new(Ipv4Addr::new(10, x, y, 0), 24).expect("valid /24")
+        })
+        .collect();
+    // A sends them in a few UPDATEs, as it would have to.
+    let mut out = Vec::new();
+    for chunk in prefixes.chunks(900) {
+        out.extend(net.sp.handle(
+            a,
+            Event::MessageReceived(
+                OUT,
+                Message::Update(Update {
+                    attributes: Some(attrs(&[A_AS], A_ADDR)),
+                    nlri: chunk.to_vec(),
+                    ..Update::default()
+                }),
+            ),
+        ));
+    }
+    out.extend(net.sp.flush());
+
+    let sends: Vec<&Bytes> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send(i, _, bytes) if *i == b => Some(bytes),
+            _ => None,
+        })
+        .collect();
+    for bytes in &sends {
+        assert!(bytes.len() <= MAX_MESSAGE_LEN, "{} bytes", bytes.len());
+    }
+    // 3,000 × 4 octets of NLRI do not fit in fewer than three messages, nor need more than
+    // four.
+    assert!((3..=4).contains(&sends.len()), "{} UPDATEs", sends.len());
+    let received = announced_v4(&out, b);
+    assert_eq!(received.len(), 3000, "each prefix exactly once");
+    let mut expected = prefixes.clone();
+    expected.sort();
+    assert_eq!(received, expected);
+    assert_eq!(net.counters(b, Family::Ipv4Unicast).advertised, 3000);
+}
+
+#[test]
+fn thousands_of_withdrawals_are_packed_into_updates_of_at_most_4096_bytes() {
+    let (mut net, a, b) = a_and_b();
+    let prefixes: Vec<Ipv4Net> = (0..3000u32)
+        .map(|i| {
+            let [_, _, x, y] = (i << 8).to_be_bytes();
+            Ipv4Net::new(Ipv4Addr::new(10, x, y, 0), 24).expect("valid /24")
+        })
+        .collect();
+    net.event(
+        a,
+        Event::MessageReceived(
+            OUT,
+            Message::Update(Update {
+                attributes: Some(attrs(&[A_AS], A_ADDR)),
+                nlri: prefixes.clone(),
+                ..Update::default()
+            }),
+        ),
+    );
+    let out = net.event(a, Event::TcpClosed(OUT));
+    for o in &out {
+        if let Output::Send(_, _, bytes) = o {
+            assert!(bytes.len() <= MAX_MESSAGE_LEN, "{} bytes", bytes.len());
+        }
+    }
+    let mut expected = prefixes;
+    expected.sort();
+    assert_eq!(withdrawn_v4(&out, b), expected);
+}
+
+// ===== session loss =====
+
+#[test]
+fn a_peer_whose_session_drops_has_its_routes_withdrawn_from_the_others() {
+    let (mut net, a, b) = a_and_b();
+    net.from(a, announce(&["10.1.0.0/24", "10.1.1.0/24"], &[A_AS]));
+    let out = net.event(a, Event::TcpClosed(OUT));
+    assert_eq!(
+        withdrawn_v4(&out, b),
+        [v4("10.1.0.0/24"), v4("10.1.1.0/24")]
+    );
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::PeerDown(i, _) if *i == a))
+    );
+    assert_eq!(net.counters(a, Family::Ipv4Unicast), Counters::default());
+    assert_eq!(net.counters(b, Family::Ipv4Unicast).advertised, 0);
+}
+
+#[test]
+fn removing_a_peer_sends_peer_deconfigured_and_withdraws_its_routes() {
+    let (mut net, a, b) = a_and_b();
+    net.from(a, announce(&["10.1.0.0/24"], &[A_AS]));
+    let mut out = net.sp.remove_peer(a);
+    out.extend(net.sp.flush());
+    let n = notification_to(&out, a).expect("a NOTIFICATION to A");
+    assert_eq!(
+        (n.code, n.subcode),
+        (error_code::CEASE, cease_subcode::PEER_DECONFIGURED)
+    );
+    assert_eq!(withdrawn_v4(&out, b), [v4("10.1.0.0/24")]);
+    assert!(net.sp.peers().all(|(i, _)| i != a));
+    assert!(net.sp.rib().is_empty());
+}
+
+#[test]
+fn an_administrative_shutdown_tells_the_peer_why_and_withdraws_its_routes() {
+    let (mut net, a, b) = a_and_b();
+    net.from(a, announce(&["10.1.0.0/24"], &[A_AS]));
+    let mut out = net.sp.set_admin_down(a, true, "maintenance CHG0042");
+    out.extend(net.sp.flush());
+    let n = notification_to(&out, a).expect("a NOTIFICATION to A");
+    assert_eq!(
+        (n.code, n.subcode),
+        (error_code::CEASE, cease_subcode::ADMINISTRATIVE_SHUTDOWN)
+    );
+    assert_eq!(
+        n.shutdown_communication().as_deref(),
+        Some("maintenance CHG0042")
+    );
+    assert_eq!(withdrawn_v4(&out, b), [v4("10.1.0.0/24")]);
+    assert_eq!(net.state(a), State::Idle);
+
+    let out = net.sp.set_admin_down(a, false, "");
+    assert!(out.contains(&Output::Connect(a)));
+}
+
+// ===== graceful restart helper (RFC 4724) =====
+
+/// A (Graceful Restart capable) and B up; A has announced 10.1.0.0/24 and 10.1.1.0/24, then
+/// lost its TCP connection without a NOTIFICATION.
+fn a_restarting() -> (Net, PeerIdx, PeerIdx, Vec<Output>) {
+    let mut net = Net::new();
+    let a = net.add(
+        settings_a(),
+        A_LOCAL.into(),
+        peer_open(A_AS, Ipv4Addr::new(192, 0, 2, 1), true),
+    );
+    let b = net.add_b();
+    net.up(a);
+    net.up(b);
+    net.from(a, announce(&["10.1.0.0/24", "10.1.1.0/24"], &[A_AS]));
+    let out = net.event(a, Event::TcpClosed(OUT));
+    (net, a, b, out)
+}
+
+#[test]
+fn a_graceful_restart_peer_that_drops_its_connection_keeps_its_routes_as_stale() {
+    let (net, a, b, out) = a_restarting();
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::PeerDown(i, _) if *i == a))
+    );
+    assert!(out.contains(&Output::ArmTimer(
+        a,
+        Timer::GracefulRestart,
+        Duration::from_secs(u64::from(GR_RESTART_TIME))
+    )));
+    assert!(
+        messages_to(&out, b).is_empty(),
+        "B sees no withdrawal: {out:?}"
+    );
+    for p in ["10.1.0.0/24", "10.1.1.0/24"] {
+        let best = net
+            .sp
+            .rib()
+            .get(&Prefix::V4(v4(p)))
+            .and_then(|d| d.best().cloned())
+            .expect("the route is kept");
+        assert_eq!(best.peer, a);
+        assert!(best.stale);
+    }
+}
+
+#[test]
+fn after_a_graceful_restart_end_of_rib_withdraws_what_the_peer_did_not_announce_again() {
+    let (mut net, a, b, _) = a_restarting();
+    net.event(a, Event::TimerExpired(Timer::IdleHold));
+    net.up(a);
+    let out = net.from(a, announce(&["10.1.0.0/24"], &[A_AS]));
+    assert!(
+        messages_to(&out, b).is_empty(),
+        "a route re-announced unchanged is not news to B: {out:?}"
+    );
+    let mut out = net.from(a, end_of_rib(Family::Ipv4Unicast));
+    out.extend(net.from(a, end_of_rib(Family::Ipv6Unicast)));
+    assert_eq!(withdrawn_v4(&out, b), [v4("10.1.1.0/24")]);
+    assert!(announced_v4(&out, b).is_empty());
+    let kept = net
+        .sp
+        .rib()
+        .get(&Prefix::V4(v4("10.1.0.0/24")))
+        .and_then(|d| d.best().cloned())
+        .expect("the re-announced route stays");
+    assert!(!kept.stale);
+    let c = net.counters(a, Family::Ipv4Unicast);
+    assert_eq!((c.received, c.accepted), (1, 1));
+
+    // The restart timer firing later changes nothing.
+    let out = net.event(a, Event::TimerExpired(Timer::GracefulRestart));
+    assert!(messages_to(&out, b).is_empty());
+    assert!(net.sp.rib().get(&Prefix::V4(v4("10.1.0.0/24"))).is_some());
+}
+
+#[test]
+fn the_graceful_restart_timer_expiring_purges_the_stale_routes() {
+    let (mut net, a, b, _) = a_restarting();
+    let out = net.event(a, Event::TimerExpired(Timer::GracefulRestart));
+    assert_eq!(
+        withdrawn_v4(&out, b),
+        [v4("10.1.0.0/24"), v4("10.1.1.0/24")]
+    );
+    assert!(net.sp.rib().is_empty());
+    assert_eq!(net.counters(a, Family::Ipv4Unicast), Counters::default());
+}
+
+#[test]
+fn a_notification_from_a_graceful_restart_peer_withdraws_its_routes_at_once() {
+    let mut net = Net::new();
+    let a = net.add(
+        settings_a(),
+        A_LOCAL.into(),
+        peer_open(A_AS, Ipv4Addr::new(192, 0, 2, 1), true),
+    );
+    let b = net.add_b();
+    net.up(a);
+    net.up(b);
+    net.from(a, announce(&["10.1.0.0/24"], &[A_AS]));
+    let out = net.from(
+        a,
+        Message::Notification(Notification::new(
+            error_code::CEASE,
+            cease_subcode::ADMINISTRATIVE_RESET,
+        )),
+    );
+    assert_eq!(withdrawn_v4(&out, b), [v4("10.1.0.0/24")]);
+}

@@ -10,6 +10,9 @@ use super::{Attributes, Context, DecodeError};
 // ===== Message =====
 
 /// One BGP message.
+// An UPDATE is larger than the rest, but messages are short-lived values decoded one at a time;
+// boxing it would change the API the FSM and speaker match on.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     Open(Open),

@@ -346,14 +346,14 @@ impl Decoder<'_> {
             }
             // RFC 7606 §7.8: "not a non-zero multiple of 4".
             COMMUNITIES => {
-                if value.is_empty() || value.len() % 4 != 0 {
+                if value.is_empty() || !value.len().is_multiple_of(4) {
                     return Err(format!("length {}", value.len()));
                 }
                 self.attrs.communities = std::iter::from_fn(|| r.u32()).collect();
             }
             // RFC 8092 §5: "not a non-zero multiple of 12"; duplicates removed.
             LARGE_COMMUNITIES => {
-                if value.is_empty() || value.len() % 12 != 0 {
+                if value.is_empty() || !value.len().is_multiple_of(12) {
                     return Err(format!("length {}", value.len()));
                 }
                 let mut out: Vec<LargeCommunity> = Vec::with_capacity(value.len() / 12);

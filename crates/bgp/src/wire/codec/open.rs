@@ -189,7 +189,7 @@ fn decode_capability(code: u8, value: &[u8]) -> Result<Capability, DecodeError> 
         // SAFI (1), Flags (1).
         cap_code::GRACEFUL_RESTART => {
             let head = r.u16().ok_or_else(wrong_len)?;
-            if r.remaining() % 4 != 0 {
+            if !r.remaining().is_multiple_of(4) {
                 return Err(wrong_len());
             }
             let mut families = Vec::with_capacity(r.remaining() / 4);

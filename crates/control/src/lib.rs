@@ -1,0 +1,168 @@
+//! The Causeway control plane: an Azure Resource Manager compatible API for ExpressRoute.
+//!
+//! Parts and data flow: [`http`] authenticates the bearer token ([`auth`]), parses the ARM
+//! path and api-version ([`arm`]) and calls the [`service`], which validates the body
+//! ([`validate`], against the provider [`catalog`]), applies the ExpressRoute rules to the
+//! [`model`] and commits to the SQLite [`store`] before answering. [`serve`] runs it all
+//! over HTTPS ([`tls`]) with an admin token made on first start.
+
+pub mod arm;
+pub mod auth;
+pub mod catalog;
+pub mod http;
+pub mod model;
+pub mod openapi;
+pub mod service;
+pub mod store;
+pub mod time;
+pub mod tls;
+pub mod validate;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::auth::Principal;
+use crate::catalog::Catalog;
+use crate::service::Service;
+use crate::store::Store;
+
+/// `causeway serve` settings.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Plain HTTP (loopback only).
+    pub http: bool,
+    pub catalog: Option<PathBuf>,
+}
+
+/// The XDG data directory: `$XDG_DATA_HOME/causeway`, else `~/.local/share/causeway`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("causeway");
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
+    PathBuf::from(home).join(".local/share/causeway")
+}
+
+/// Writes a file only its owner can read (mode 0600), replacing any previous one.
+pub fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Opens the store in `data_dir`, creating the directory (mode 0700) when needed.
+pub fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    Store::open(&data_dir.join("causeway.db")).context("cannot open the store")
+}
+
+/// Makes sure `<data-dir>/admin.token` holds a working admin token; returns its path.
+pub fn ensure_admin_token(store: &mut Store, data_dir: &Path) -> anyhow::Result<PathBuf> {
+    let path = data_dir.join("admin.token");
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && auth::authenticate(store, existing.trim())? == Some(Principal::Admin)
+    {
+        return Ok(path);
+    }
+    let (_, secret) = auth::create_token(store, &Principal::Admin)?;
+    write_private(&path, format!("{secret}\n").as_bytes())?;
+    Ok(path)
+}
+
+/// Runs the control plane until SIGINT or SIGTERM.
+pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
+    if opts.http && !opts.listen.ip().is_loopback() {
+        bail!(
+            "--http serves plain HTTP on loopback only; {} is not a loopback address",
+            opts.listen
+        );
+    }
+    let catalog = match &opts.catalog {
+        Some(p) => Catalog::load(p)?,
+        None => Catalog::default(),
+    };
+    let mut store = open_store(&opts.data_dir)?;
+    let token_path = ensure_admin_token(&mut store, &opts.data_dir)?;
+    let service = Arc::new(Service::new(store, catalog));
+    let scheme = if opts.http { "http" } else { "https" };
+    let app = http::router(http::App { service, scheme });
+    let handle = axum_server::Handle::new();
+    let shutdown = handle.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        shutdown.graceful_shutdown(Some(Duration::from_secs(5)));
+    });
+    let host = match opts.listen.ip() {
+        std::net::IpAddr::V6(a) => format!("[{a}]"),
+        a => a.to_string(),
+    };
+    println!(
+        "Causeway control plane on {scheme}://{host}:{}",
+        opts.listen.port()
+    );
+    println!("  data directory: {}", opts.data_dir.display());
+    println!("  admin token:    {}", token_path.display());
+    if opts.http {
+        axum_server::bind(opts.listen)
+            .handle(handle)
+            .serve(app.into_make_service())
+            .await
+            .with_context(|| format!("cannot serve on {}", opts.listen))?;
+    } else {
+        let (cert, key) = match (&opts.tls_cert, &opts.tls_key) {
+            (Some(c), Some(k)) => (c.clone(), k.clone()),
+            (None, None) => tls::ensure_self_signed(&opts.data_dir)?,
+            _ => bail!("--tls-cert and --tls-key go together"),
+        };
+        println!("  certificate:    {}", cert.display());
+        let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+            .await
+            .with_context(|| format!("cannot load {} / {}", cert.display(), key.display()))?;
+        axum_server::bind_rustls(opts.listen, config)
+            .handle(handle)
+            .serve(app.into_make_service())
+            .await
+            .with_context(|| format!("cannot serve on {}", opts.listen))?;
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
