@@ -144,9 +144,21 @@ async fn read_loop<M>(
             let cx = Context {
                 four_octet_as: shared.four_octet_as.load(Ordering::Relaxed),
             };
-            let event = match Message::decode(&frame, &cx) {
-                Ok(m) => ConnEvent::Message(id, m),
-                Err(e) => ConnEvent::DecodeFailed(id, e),
+            // The codec never panics by design; should it ever, this connection fails with a
+            // NOTIFICATION and the rest of the edge carries on.
+            let decoded = std::panic::catch_unwind(|| Message::decode(&frame, &cx));
+            let event = match decoded {
+                Ok(Ok(m)) => ConnEvent::Message(id, m),
+                Ok(Err(e)) => ConnEvent::DecodeFailed(id, e),
+                Err(_) => ConnEvent::DecodeFailed(
+                    id,
+                    DecodeError::new(
+                        bgp::wire::error_code::MESSAGE_HEADER,
+                        0,
+                        Vec::new(),
+                        "internal decoder error",
+                    ),
+                ),
             };
             let fatal = matches!(event, ConnEvent::DecodeFailed(..));
             if events.send(wrap(event)).await.is_err() || fatal {

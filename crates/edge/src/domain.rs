@@ -137,7 +137,7 @@ impl Domain {
     async fn run(mut self, mut rx: mpsc::Receiver<DomainMsg>, config: DomainConfig) {
         self.reconfigure(config);
         while let Some(msg) = rx.recv().await {
-            if self.handle(msg) {
+            if self.contained(|d| d.handle(msg)) {
                 return;
             }
             // Drain what is already waiting, then pack the resulting updates.
@@ -145,7 +145,7 @@ impl Domain {
             while budget > 0 {
                 match rx.try_recv() {
                     Ok(msg) => {
-                        if self.handle(msg) {
+                        if self.contained(|d| d.handle(msg)) {
                             return;
                         }
                     }
@@ -153,9 +153,40 @@ impl Domain {
                 }
                 budget -= 1;
             }
-            let out = self.speaker.flush();
-            self.execute(out);
+            self.contained(|d| {
+                let out = d.speaker.flush();
+                d.execute(out);
+                false
+            });
         }
+    }
+
+    /// Runs one step; a panic inside it restarts this domain alone (its sessions reset, the
+    /// other domains never notice) instead of ending the task.
+    fn contained(&mut self, step: impl FnOnce(&mut Domain) -> bool) -> bool {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| step(self))) {
+            Ok(stop) => stop,
+            Err(_) => {
+                tracing::error!(domain = %self.config.name, "internal error: restarting this routing domain");
+                self.restart();
+                false
+            }
+        }
+    }
+
+    fn restart(&mut self) {
+        for (_, rt) in self.peers.drain() {
+            for c in rt.conns.into_iter().flatten() {
+                c.close();
+            }
+        }
+        for (_, (_, h)) in self.timers.drain() {
+            h.abort();
+        }
+        self.speaker = Speaker::new(self.speaker.local_as(), self.speaker.router_id());
+        let config = self.config.clone();
+        self.config.peers.clear();
+        self.reconfigure(config);
     }
 
     /// Returns true when the task must end.

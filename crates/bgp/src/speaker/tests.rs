@@ -270,6 +270,27 @@ fn as_path(asns: &[u32]) -> AsPath {
 
 // ===== helpers: what a peer sends =====
 
+/// `n` distinct /24s: 10.0.0.0/24, 10.0.1.0/24, …
+fn many_slash_24s(n: u16) -> Vec<Ipv4Net> {
+    (0..n)
+        .map(|i| {
+            let [x, y] = i.to_be_bytes();
+            Ipv4Net::new(Ipv4Addr::new(10, x, y, 0), 24).expect("valid /24")
+        })
+        .collect()
+}
+
+/// Compares prefix lists without printing thousands of them on failure.
+fn assert_same_prefixes(got: &[Ipv4Net], expected: &[Ipv4Net]) {
+    let first_difference = got.iter().zip(expected).position(|(a, b)| a != b);
+    assert!(
+        got == expected,
+        "{} prefixes, expected {}; first difference at {first_difference:?}",
+        got.len(),
+        expected.len()
+    );
+}
+
 /// Attributes as a neighbour sends them, with a MED and a LOCAL_PREF we must not pass on.
 fn attrs(asns: &[u32], next_hop: Ipv4Addr) -> Attributes {
     Attributes {
@@ -743,12 +764,7 @@ fn a_route_refresh_gets_the_peer_the_whole_table_again() {
 #[test]
 fn thousands_of_prefixes_are_packed_into_full_size_updates_each_sent_once() {
     let (mut net, a, b) = a_and_b();
-    let prefixes: Vec<Ipv4Net> = (0..3000u32)
-        .map(|i| {
-            let [_, _, x, y] = (i << 8).to_be_bytes();
-            Ipv4Net::new(Ipv4Addr::new(10, x, y, 0), 24).expect("valid /24")
-        })
-        .collect();
+    let prefixes = many_slash_24s(3000);
     // A sends them in a few UPDATEs, as it would have to.
     let mut out = Vec::new();
     for chunk in prefixes.chunks(900) {
@@ -779,23 +795,16 @@ fn thousands_of_prefixes_are_packed_into_full_size_updates_each_sent_once() {
     // 3,000 × 4 octets of NLRI do not fit in fewer than three messages, nor need more than
     // four.
     assert!((3..=4).contains(&sends.len()), "{} UPDATEs", sends.len());
-    let received = announced_v4(&out, b);
-    assert_eq!(received.len(), 3000, "each prefix exactly once");
     let mut expected = prefixes.clone();
     expected.sort();
-    assert_eq!(received, expected);
+    assert_same_prefixes(&announced_v4(&out, b), &expected);
     assert_eq!(net.counters(b, Family::Ipv4Unicast).advertised, 3000);
 }
 
 #[test]
 fn thousands_of_withdrawals_are_packed_into_updates_of_at_most_4096_bytes() {
     let (mut net, a, b) = a_and_b();
-    let prefixes: Vec<Ipv4Net> = (0..3000u32)
-        .map(|i| {
-            let [_, _, x, y] = (i << 8).to_be_bytes();
-            Ipv4Net::new(Ipv4Addr::new(10, x, y, 0), 24).expect("valid /24")
-        })
-        .collect();
+    let prefixes = many_slash_24s(3000);
     net.event(
         a,
         Event::MessageReceived(
@@ -815,7 +824,7 @@ fn thousands_of_withdrawals_are_packed_into_updates_of_at_most_4096_bytes() {
     }
     let mut expected = prefixes;
     expected.sort();
-    assert_eq!(withdrawn_v4(&out, b), expected);
+    assert_same_prefixes(&withdrawn_v4(&out, b), &expected);
 }
 
 // ===== session loss =====
@@ -984,4 +993,203 @@ fn a_notification_from_a_graceful_restart_peer_withdraws_its_routes_at_once() {
         )),
     );
     assert_eq!(withdrawn_v4(&out, b), [v4("10.1.0.0/24")]);
+}
+
+// ===== more =====
+
+#[test]
+fn lowering_max_prefixes_below_what_the_peer_sends_resets_it() {
+    let (mut net, a, b) = a_and_b();
+    net.from(
+        a,
+        announce(&["10.1.0.0/24", "10.1.1.0/24", "10.1.2.0/24"], &[A_AS]),
+    );
+    let mut out = net.sp.update_peer(
+        a,
+        PeerSettings {
+            max_prefixes: [Some(2), None],
+            ..settings_a()
+        },
+    );
+    out.extend(net.sp.flush());
+    let n = notification_to(&out, a).expect("a NOTIFICATION to A");
+    assert_eq!(
+        (n.code, n.subcode),
+        (error_code::CEASE, cease_subcode::MAXIMUM_PREFIXES_REACHED)
+    );
+    assert_eq!(withdrawn_v4(&out, b).len(), 3);
+}
+
+#[test]
+fn raising_max_prefixes_does_not_disturb_the_session() {
+    let (mut net, a, _) = a_and_b();
+    net.from(a, announce(&["10.1.0.0/24"], &[A_AS]));
+    let out = net.sp.update_peer(
+        a,
+        PeerSettings {
+            max_prefixes: [Some(100), Some(100)],
+            ..settings_a()
+        },
+    );
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(net.state(a), State::Established);
+}
+
+#[test]
+fn routes_go_out_on_the_connection_that_won_the_collision() {
+    let mut net = Net::new();
+    let a = net.add_a();
+    net.up(a);
+    net.from(a, announce(&["10.1.0.0/24"], &[A_AS]));
+    // B connects to us while we connect to it; B's identifier is higher, so its connection
+    // survives.
+    let b = net.add_b();
+    let open = peer_open(B_AS, Ipv4Addr::new(198, 51, 100, 1), false);
+    for direction in [Direction::Outgoing, Direction::Incoming] {
+        net.sp.handle(
+            b,
+            Event::TcpConnected {
+                direction,
+                local_addr: B_LOCAL.into(),
+            },
+        );
+    }
+    let out = net
+        .sp
+        .handle(b, Event::MessageReceived(Direction::Incoming, open));
+    assert!(out.contains(&Output::Close(b, Direction::Outgoing)));
+    let mut out = net.sp.handle(
+        b,
+        Event::MessageReceived(Direction::Incoming, Message::Keepalive),
+    );
+    out.extend(net.sp.flush());
+    let updates: Vec<Direction> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send(i, d, _) if *i == b => Some(*d),
+            _ => None,
+        })
+        .collect();
+    assert!(!updates.is_empty());
+    assert!(
+        updates.iter().all(|d| *d == Direction::Incoming),
+        "{updates:?}"
+    );
+    assert_eq!(announced_v4(&out, b), [v4("10.1.0.0/24")]);
+}
+
+#[test]
+fn a_two_octet_peer_receives_an_as_path_it_can_read() {
+    let mut net = Net::new();
+    let a = net.add_a();
+    let mut open = peer_open(B_AS, Ipv4Addr::new(198, 51, 100, 1), false);
+    if let Message::Open(o) = &mut open {
+        o.capabilities
+            .retain(|c| !matches!(c, Capability::FourOctetAs(_)));
+    }
+    let b = net.add(settings_b(), B_LOCAL.into(), open);
+    net.up(a);
+    net.up(b);
+    let out = net.from(a, announce(&["10.1.0.0/24"], &[A_AS, 4_200_000_001]));
+    let two_octet = Context {
+        four_octet_as: false,
+    };
+    let updates: Vec<Update> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send(i, _, bytes) if *i == b => {
+                match Message::decode(bytes, &two_octet).expect("decodes on a two-octet session") {
+                    Message::Update(u) => Some(u),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .collect();
+    let [u] = &updates[..] else {
+        panic!("one UPDATE to B: {updates:?}");
+    };
+    assert_eq!(
+        u.attributes.as_ref().map(|a| a.as_path.clone()),
+        Some(as_path(&[LOCAL_AS, A_AS, 4_200_000_001]))
+    );
+}
+
+#[test]
+fn thousands_of_ipv6_prefixes_are_packed_into_updates_of_at_most_4096_bytes() {
+    let mut net = Net::new();
+    let a = net.add_a();
+    let c = net.add(
+        settings("C", C_AS, C_ADDR.into()),
+        C_LOCAL.into(),
+        peer_open(C_AS, Ipv4Addr::new(10, 9, 9, 9), false),
+    );
+    net.up(a);
+    net.up(c);
+    let prefixes: Vec<Prefix> = (0..3000u16)
+        .map(|i| {
+            Prefix::V6(
+                Ipv6Net::new(Ipv6Addr::new(0x2001, 0xdb8, i, 0, 0, 0, 0, 0), 48)
+                    .expect("valid /48"),
+            )
+        })
+        .collect();
+    let reach = Message::Update(Update {
+        attributes: Some(Attributes {
+            next_hop: None,
+            ..attrs(&[A_AS], A_ADDR)
+        }),
+        mp_reach: Some(MpReach {
+            family: Family::Ipv6Unicast,
+            next_hop: NextHop::V6 {
+                global: "2001:db8:a::1".parse().expect("address"),
+                link_local: None,
+            },
+            nlri: prefixes.clone(),
+        }),
+        ..Update::default()
+    });
+    let check = |out: &[Output], pick: fn(Update) -> Vec<Prefix>| {
+        let mut got = Vec::new();
+        for o in out {
+            if let Output::Send(i, _, bytes) = o
+                && *i == c
+            {
+                assert!(bytes.len() <= MAX_MESSAGE_LEN, "{} bytes", bytes.len());
+            }
+        }
+        for u in updates_to(out, c) {
+            got.extend(pick(u));
+        }
+        got.sort();
+        let mut expected = prefixes.clone();
+        expected.sort();
+        assert!(
+            got == expected,
+            "{} prefixes, expected {}",
+            got.len(),
+            expected.len()
+        );
+    };
+    let out = net.from(a, reach);
+    check(&out, |u| u.mp_reach.map(|m| m.nlri).unwrap_or_default());
+    let out = net.event(a, Event::TcpClosed(OUT));
+    check(&out, |u| {
+        u.mp_unreach.map(|m| m.withdrawn).unwrap_or_default()
+    });
+}
+
+#[test]
+fn attribute_sets_are_freed_once_no_route_uses_them() {
+    let (mut net, a, _) = a_and_b();
+    let baseline = net.sp.rib().pool.len();
+    net.from(a, announce(&["10.1.0.0/24", "10.1.1.0/24"], &[A_AS]));
+    net.from(a, announce(&["10.2.0.0/24"], &[A_AS, 65020]));
+    assert_eq!(net.sp.rib().pool.len(), baseline + 2);
+    // A new path for one prefix, a withdrawal, then the session goes.
+    net.from(a, announce(&["10.2.0.0/24"], &[A_AS, 65030]));
+    net.from(a, withdraw(&["10.1.0.0/24"]));
+    assert_eq!(net.sp.rib().pool.len(), baseline + 2);
+    net.event(a, Event::TcpClosed(OUT));
+    assert_eq!(net.sp.rib().pool.len(), baseline);
 }
