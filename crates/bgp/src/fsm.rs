@@ -111,6 +111,9 @@ pub struct Negotiated {
 }
 
 /// Facts the session reacts to.
+// A decoded message is moved once from the reader to the session; boxing it would cost an
+// allocation per UPDATE for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Event {
     /// ManualStart / AutomaticStart (§8.1.2).
@@ -357,9 +360,11 @@ impl Session {
             Timer::GracefulRestart => {}
             Timer::Hold(direction) => {
                 if self.conns[direction.index()].is_some() {
+                    // We send a NOTIFICATION: an ordinary teardown, routes withdrawn at once
+                    // (RFC 4724 §4; only RFC 8538's N-bit would keep them).
                     let n = Notification::new(error_code::HOLD_TIMER_EXPIRED, 0);
                     self.record(format!("sent {n}"), Some(true));
-                    self.drop_connection(direction, Some(n), self.graceful_for(direction), out);
+                    self.drop_connection(direction, Some(n), None, out);
                     self.after_connection_loss(true, out);
                 }
             }

@@ -423,8 +423,8 @@ impl Speaker {
         let ranks = |i: PeerIdx| peers.get(i.0 as usize)?.as_ref()?.rank;
         let (changes, removed) = self.rib.remove_peer(idx, only_stale, &ranks);
         if let Some(peer) = self.peer_mut(idx) {
-            for f in 0..2 {
-                peer.accepted[f] = peer.accepted[f].saturating_sub(removed[f] as u32);
+            for (accepted, removed) in peer.accepted.iter_mut().zip(removed) {
+                *accepted = accepted.saturating_sub(removed as u32);
             }
             if !only_stale {
                 peer.rejected.clear();
@@ -763,7 +763,9 @@ fn build_updates(
 ) {
     let mut withdraw4 = Vec::new();
     let mut withdraw6 = Vec::new();
-    let mut groups: HashMap<usize, (Arc<PathAttrs>, Vec<Prefix>, Vec<Prefix>)> = HashMap::new();
+    // Keyed by the interned source attributes' address: (source, IPv4 NLRI, IPv6 NLRI).
+    type Group = (Arc<PathAttrs>, Vec<Prefix>, Vec<Prefix>);
+    let mut groups: HashMap<usize, Group> = HashMap::new();
     for (prefix, attrs) in tx.pending {
         match attrs {
             None => match prefix {
@@ -815,8 +817,17 @@ fn build_updates(
         IpAddr::V6(a) => a,
         IpAddr::V4(a) => a.to_ipv6_mapped(),
     };
+    // Different source attribute sets can export identically (they differed only in what
+    // export rewrites: next hop, MED): merge them so each exported set is encoded once.
+    let mut exported: HashMap<Attributes, (Vec<Prefix>, Vec<Prefix>)> = HashMap::new();
     for (_, (src, v4, v6)) in groups {
-        let attrs = export_attributes(&src, local_as, prepend);
+        let e = exported
+            .entry(export_attributes(&src, local_as, prepend))
+            .or_default();
+        e.0.extend(v4);
+        e.1.extend(v6);
+    }
+    for (attrs, (v4, v6)) in exported {
         if let (false, Some(nh)) = (v4.is_empty(), v4_next_hop) {
             let mut a = attrs.clone();
             a.next_hop = Some(nh);

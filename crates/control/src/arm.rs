@@ -91,7 +91,7 @@ pub fn check_api_version(v: Option<&str>) -> Result<String, ArmError> {
             4 | 7 => b == b'-',
             _ => b.is_ascii_digit(),
         });
-    if !well_formed || date < OLDEST_API_VERSION || date > NEWEST_API_VERSION {
+    if !well_formed || !(OLDEST_API_VERSION..=NEWEST_API_VERSION).contains(&date) {
         return Err(ArmError::bad_request(
             "InvalidApiVersionParameter",
             format!(

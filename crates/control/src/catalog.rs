@@ -178,7 +178,7 @@ impl Catalog {
 
 /// "50Mbps", "1Gbps", as Azure names its offers.
 pub fn offer_name(mbps: u32) -> String {
-    if mbps >= 1000 && mbps % 1000 == 0 {
+    if mbps >= 1000 && mbps.is_multiple_of(1000) {
         format!("{}Gbps", mbps / 1000)
     } else {
         format!("{mbps}Mbps")

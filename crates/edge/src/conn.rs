@@ -24,6 +24,8 @@ use crate::md5;
 
 /// What a connection tells its routing domain. Every event carries the connection's id so
 /// that news from a connection the domain already dropped is ignored.
+// Decoded messages move once, reader to domain; boxing them would allocate per UPDATE.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum ConnEvent {
     Message(u64, Message),

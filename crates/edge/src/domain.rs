@@ -20,6 +20,7 @@ use crate::conn::{self, ConnEvent, ConnHandle};
 use crate::status::{DomainRoutes, DomainStatus, PeerView, RouteView};
 
 /// Messages into a domain task.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum DomainMsg {
     /// A connection accepted by a listener from `remote`.
@@ -511,7 +512,7 @@ impl Domain {
                 routes.push(RouteView::new(prefix, peer, path, i == 0));
             }
         }
-        routes.sort_by(|a, b| (a.sort_key(), !a.best).cmp(&(b.sort_key(), !b.best)));
+        routes.sort_by_key(|r| (r.sort_key(), !r.best));
         DomainRoutes {
             name: self.config.name.clone(),
             routes,
