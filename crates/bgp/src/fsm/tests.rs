@@ -733,3 +733,15 @@ fn a_new_connection_from_a_graceful_restart_peer_ends_the_old_session_gracefully
     assert!(matches!(sent(&actions, IN)[..], [Message::Open(_)]));
     assert_eq!(s.state(), State::OpenSent);
 }
+
+#[test]
+fn hold_timer_expiry_on_a_graceful_restart_peer_withdraws_its_routes_at_once() {
+    // We send a NOTIFICATION, which ends graceful restart (RFC 4724 §4).
+    let (mut s, _) = established_with(PeerOpen::new().graceful_restart(90));
+    let actions = s.handle(Event::TimerExpired(Timer::Hold(OUT)));
+    assert_eq!(
+        notification_sent(&actions, OUT).map(|n| n.code),
+        Some(error_code::HOLD_TIMER_EXPIRED)
+    );
+    assert_eq!(went_down(&actions), Some(None));
+}

@@ -1193,3 +1193,36 @@ fn attribute_sets_are_freed_once_no_route_uses_them() {
     net.event(a, Event::TcpClosed(OUT));
     assert_eq!(net.sp.rib().pool.len(), baseline);
 }
+
+#[test]
+fn routes_whose_attributes_differ_only_in_what_export_rewrites_share_one_update() {
+    let (mut net, a, b) = a_and_b();
+    net.from(a, announce(&["10.1.0.0/24"], &[A_AS]));
+    let other_med = Message::Update(Update {
+        attributes: Some(Attributes {
+            med: Some(60),
+            next_hop: Some(Ipv4Addr::new(192, 0, 2, 2)),
+            ..attrs(&[A_AS], A_ADDR)
+        }),
+        nlri: vec![v4("10.1.1.0/24")],
+        ..Update::default()
+    });
+    net.sp.handle(a, Event::MessageReceived(OUT, other_med));
+    let out = net.event(
+        b,
+        Event::MessageReceived(
+            OUT,
+            Message::RouteRefresh(RouteRefresh {
+                family: Some(Family::Ipv4Unicast),
+                afi: 1,
+                safi: 1,
+            }),
+        ),
+    );
+    let updates = route_updates_to(&out, b);
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(
+        announced_v4(&out, b),
+        [v4("10.1.0.0/24"), v4("10.1.1.0/24")]
+    );
+}
