@@ -103,6 +103,9 @@ pub struct BestChange {
 #[derive(Debug, Default)]
 pub struct AttrPool {
     set: HashMap<ArcKey, ()>,
+    /// Sets released while something else (a queued export) still held them: checked again
+    /// by [`AttrPool::sweep`] once those queues are gone.
+    deferred: Vec<std::sync::Weak<PathAttrs>>,
 }
 
 #[derive(Debug)]
@@ -147,6 +150,21 @@ impl AttrPool {
         // The pool's own reference, `attrs` and the copies.
         if Arc::strong_count(&attrs) == 2 + copies {
             self.set.remove(&*attrs);
+        } else {
+            self.deferred.push(Arc::downgrade(&attrs));
+        }
+    }
+
+    /// Drops the deferred sets nothing but the pool holds any more. The speaker calls it
+    /// after each flush, when its export queues are empty.
+    pub fn sweep(&mut self) {
+        for weak in std::mem::take(&mut self.deferred) {
+            // The pool's reference and the one just upgraded: nothing else holds it.
+            if let Some(attrs) = weak.upgrade()
+                && Arc::strong_count(&attrs) == 2
+            {
+                self.set.remove(&*attrs);
+            }
         }
     }
 

@@ -28,6 +28,10 @@ use crate::wire::{
     NextHop, Notification, Origin, Prefix, Update, cease_subcode, error_code,
 };
 
+/// How long a restarted peer's stale routes wait for its End-of-RIB once it is back
+/// (FRR's stalepath-time default).
+pub const STALE_PATH_TIME: Duration = Duration::from_secs(360);
+
 /// A peer as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerSettings {
@@ -85,11 +89,32 @@ pub fn family_index(f: Family) -> usize {
     }
 }
 
+/// One prefix queued toward a peer.
+#[derive(Debug)]
+struct Pending {
+    /// Whether the peer had the prefix from us before this batch: a withdrawal of something
+    /// never sent is dropped instead of sent.
+    was_advertised: bool,
+    attrs: Option<Arc<PathAttrs>>,
+}
+
+impl Tx {
+    fn queue(&mut self, prefix: Prefix, was_advertised: bool, attrs: Option<Arc<PathAttrs>>) {
+        self.pending
+            .entry(prefix)
+            .and_modify(|p| p.attrs = attrs.clone())
+            .or_insert(Pending {
+                was_advertised,
+                attrs,
+            });
+    }
+}
+
 #[derive(Debug, Default)]
 struct Tx {
     /// Latest state to announce per prefix: `Some` = reach with these source attributes,
     /// `None` = withdraw. A later change overwrites an earlier one not yet sent.
-    pending: HashMap<Prefix, Option<Arc<PathAttrs>>>,
+    pending: HashMap<Prefix, Pending>,
     end_of_rib: Vec<Family>,
 }
 
@@ -294,7 +319,7 @@ impl Speaker {
             return out;
         }
         if old.prepend != settings.prepend {
-            self.requeue_all(idx, None);
+            self.requeue_all(idx, None, true);
         }
         if old.max_prefixes != settings.max_prefixes {
             self.check_limits(idx, &mut out);
@@ -355,7 +380,7 @@ impl Speaker {
                 }
                 Action::SetHoldTimer(d, t) => out.push(Output::SetHoldTimer(idx, d, t)),
                 Action::Established(n) => {
-                    self.peer_established(idx, &n);
+                    self.peer_established(idx, &n, out);
                     out.push(Output::PeerUp(idx));
                 }
                 Action::Down { reason, graceful } => {
@@ -366,7 +391,7 @@ impl Speaker {
                 Action::Deliver(Message::RouteRefresh(rr)) => {
                     // RFC 2918 §4: re-advertise the Adj-RIB-Out of that family.
                     if let Some(f) = rr.family {
-                        self.requeue_all(idx, Some(f));
+                        self.requeue_all(idx, Some(f), true);
                     }
                 }
                 Action::Deliver(_) => {}
@@ -374,7 +399,7 @@ impl Speaker {
         }
     }
 
-    fn peer_established(&mut self, idx: PeerIdx, n: &Negotiated) {
+    fn peer_established(&mut self, idx: PeerIdx, n: &Negotiated, out: &mut Vec<Output>) {
         let Some(peer) = self.peer_mut(idx) else {
             return;
         };
@@ -387,8 +412,18 @@ impl Speaker {
         peer.end_of_rib = [false; 2];
         peer.tx = Tx::default();
         peer.tx.end_of_rib = n.families.clone();
-        self.requeue_all(idx, None);
+        let restarting = peer.restarting;
+        self.requeue_all(idx, None, false);
         self.mark_dirty(idx);
+        if restarting {
+            // RFC 4724 §4.2: the restart timer stops once the peer is back; its stale routes
+            // now wait for End-of-RIB, at most STALE_PATH_TIME.
+            out.push(Output::ArmTimer(
+                idx,
+                Timer::GracefulRestart,
+                STALE_PATH_TIME,
+            ));
+        }
     }
 
     fn peer_down(&mut self, idx: PeerIdx, graceful: Option<Duration>, out: &mut Vec<Output>) {
@@ -608,11 +643,11 @@ impl Speaker {
                     if !was {
                         peer.advertised[fi] += 1;
                     }
-                    peer.tx.pending.insert(change.prefix, Some(p.attrs.clone()));
+                    peer.tx.queue(change.prefix, was, Some(p.attrs.clone()));
                 }
                 (true, None) => {
                     peer.advertised[fi] = peer.advertised[fi].saturating_sub(1);
-                    peer.tx.pending.insert(change.prefix, None);
+                    peer.tx.queue(change.prefix, true, None);
                 }
                 (false, None) => continue,
             }
@@ -623,7 +658,7 @@ impl Speaker {
     }
 
     /// Queues every best path toward one peer (session start, route refresh, new prepend).
-    fn requeue_all(&mut self, idx: PeerIdx, only: Option<Family>) {
+    fn requeue_all(&mut self, idx: PeerIdx, only: Option<Family>, sent_before: bool) {
         let Some(peer) = self.peers.get_mut(idx.0 as usize).and_then(Option::as_mut) else {
             return;
         };
@@ -643,7 +678,7 @@ impl Speaker {
             let Some(best) = dest.best().filter(|p: &&Path| p.peer != idx) else {
                 continue;
             };
-            peer.tx.pending.insert(prefix, Some(best.attrs.clone()));
+            peer.tx.queue(prefix, sent_before, Some(best.attrs.clone()));
         }
         let mut advertised = [0u32; 2];
         for (prefix, dest) in self.rib.iter() {
@@ -688,6 +723,7 @@ impl Speaker {
                     .map(|b| Output::Send(idx, direction, b)),
             );
         }
+        self.rib.pool.sweep();
         out
     }
 }
@@ -766,8 +802,9 @@ fn build_updates(
     // Keyed by the interned source attributes' address: (source, IPv4 NLRI, IPv6 NLRI).
     type Group = (Arc<PathAttrs>, Vec<Prefix>, Vec<Prefix>);
     let mut groups: HashMap<usize, Group> = HashMap::new();
-    for (prefix, attrs) in tx.pending {
-        match attrs {
+    for (prefix, pending) in tx.pending {
+        match pending.attrs {
+            None if !pending.was_advertised => {}
             None => match prefix {
                 Prefix::V4(_) => withdraw4.push(prefix),
                 Prefix::V6(_) => withdraw6.push(prefix),

@@ -19,7 +19,9 @@ fn is_guid(s: &str) -> bool {
 
 /// Checks the three LRO headers and that both links answer; returns the Location's answer.
 async fn check_lro(env: &Env, r: &Resp, token: &str, region: &str) -> Resp {
-    let async_op = r.header("azure-asyncoperation").expect("Azure-AsyncOperation");
+    let async_op = r
+        .header("azure-asyncoperation")
+        .expect("Azure-AsyncOperation");
     let location = r.header("location").expect("Location");
     assert_eq!(r.header("retry-after").as_deref(), Some("1"), "Retry-After");
     assert!(
@@ -41,7 +43,10 @@ async fn check_lro(env: &Env, r: &Resp, token: &str, region: &str) -> Resp {
     status.expect(200);
     let s = status.json();
     assert_eq!(s["status"], "Succeeded", "{s}");
-    assert!(s["startTime"].is_string() && s["endTime"].is_string(), "{s}");
+    assert!(
+        s["startTime"].is_string() && s["endTime"].is_string(),
+        "{s}"
+    );
     assert!(s["name"].as_str().is_some_and(is_guid), "{s}");
     env.raw("GET", &location, Some(token), None, &[]).await
 }
@@ -54,7 +59,9 @@ async fn service_providers_list_the_catalogue() {
     let r = env
         .get(
             &env.a,
-            &format!("/subscriptions/{SUB_A}/providers/Microsoft.Network/expressRouteServiceProviders"),
+            &format!(
+                "/subscriptions/{SUB_A}/providers/Microsoft.Network/expressRouteServiceProviders"
+            ),
         )
         .await;
     r.expect(200);
@@ -69,7 +76,10 @@ async fn service_providers_list_the_catalogue() {
         .iter()
         .find(|p| p["name"] == LAB)
         .expect("the lab provider");
-    assert_eq!(lab["type"], "Microsoft.Network/expressRouteServiceProviders");
+    assert_eq!(
+        lab["type"],
+        "Microsoft.Network/expressRouteServiceProviders"
+    );
     assert_eq!(lab["properties"]["peeringLocations"], json!(["Lab"]));
     assert_eq!(lab["properties"]["provisioningState"], "Succeeded");
     // At least one provider offers 50 Mbps to 10 Gbps.
@@ -99,7 +109,9 @@ async fn service_providers_list_the_catalogue() {
     for t in [&env.b, &env.lab, &env.admin] {
         env.get(
             t,
-            &format!("/subscriptions/{SUB_A}/providers/Microsoft.Network/expressRouteServiceProviders"),
+            &format!(
+                "/subscriptions/{SUB_A}/providers/Microsoft.Network/expressRouteServiceProviders"
+            ),
         )
         .await
         .expect(200);
@@ -151,7 +163,11 @@ async fn circuit_create_read_update_tag_list_stats_delete() {
     result.expect(200);
     let got = env.get(&env.a, &path).await;
     got.expect(200);
-    assert_eq!(result.json(), got.json(), "operationResults is the resource");
+    assert_eq!(
+        result.json(),
+        got.json(),
+        "operationResults is the resource"
+    );
     assert_eq!(got.json(), created);
 
     // A second create gets a fresh service key.
@@ -160,7 +176,11 @@ async fn circuit_create_read_update_tag_list_stats_delete() {
 
     // PUT update: 200, same service key, new etag, new bandwidth and tags.
     let mut update = circuit_body();
-    set(&mut update, "properties.serviceProviderProperties.bandwidthInMbps", json!(200));
+    set(
+        &mut update,
+        "properties.serviceProviderProperties.bandwidthInMbps",
+        json!(200),
+    );
     set(&mut update, "tags", json!({"env": "prod", "team": "net"}));
     set(&mut update, "sku.family", json!("UnlimitedData"));
     set(&mut update, "sku.name", json!("Standard_UnlimitedData"));
@@ -178,9 +198,16 @@ async fn circuit_create_read_update_tag_list_stats_delete() {
     assert_eq!(updated["tags"], json!({"env": "prod", "team": "net"}));
     assert_eq!(r.json(), updated);
     // Standard → Premium is allowed in place.
-    let premium = with(&update, "sku", json!({"tier": "Premium", "family": "UnlimitedData"}));
+    let premium = with(
+        &update,
+        "sku",
+        json!({"tier": "Premium", "family": "UnlimitedData"}),
+    );
     env.put(&env.a, &path, &premium).await.expect(200);
-    assert_eq!(env.get(&env.a, &path).await.json()["sku"]["name"], "Premium_UnlimitedData");
+    assert_eq!(
+        env.get(&env.a, &path).await.json()["sku"]["name"],
+        "Premium_UnlimitedData"
+    );
 
     // Lists per resource group and per subscription.
     env.create_circuit(&env.a, SUB_A, "rg2", "er3").await;
@@ -193,7 +220,10 @@ async fn circuit_create_read_update_tag_list_stats_delete() {
             .collect()
     };
     let rg1 = env
-        .get(&env.a, &format!("{}/expressRouteCircuits", rg_path(SUB_A, "rg1")))
+        .get(
+            &env.a,
+            &format!("{}/expressRouteCircuits", rg_path(SUB_A, "rg1")),
+        )
         .await;
     rg1.expect(200);
     assert_eq!(names(rg1.json()), ["er1", "er2"]);
@@ -211,7 +241,10 @@ async fn circuit_create_read_update_tag_list_stats_delete() {
         "lists carry the full resource"
     );
     let empty = env
-        .get(&env.a, &format!("{}/expressRouteCircuits", rg_path(SUB_A, "nothing-here")))
+        .get(
+            &env.a,
+            &format!("{}/expressRouteCircuits", rg_path(SUB_A, "nothing-here")),
+        )
         .await;
     empty.expect(200);
     assert_eq!(empty.json()["value"], json!([]));
@@ -237,9 +270,12 @@ async fn circuit_create_read_update_tag_list_stats_delete() {
     ] {
         assert_eq!(stats.json()[k], 0, "{k}");
     }
-    env.get(&env.a, &format!("{}/stats", circuit_path(SUB_A, "rg1", "missing")))
-        .await
-        .expect(404);
+    env.get(
+        &env.a,
+        &format!("{}/stats", circuit_path(SUB_A, "rg1", "missing")),
+    )
+    .await
+    .expect(404);
 
     // DELETE: 202 with LRO headers, then gone; deleting again answers 204.
     let r = env.delete(&env.a, &path).await;
@@ -255,10 +291,14 @@ async fn circuit_create_read_update_tag_list_stats_delete() {
         .await
         .expect(204);
     assert_eq!(
-        names(env
-            .get(&env.a, &format!("{}/expressRouteCircuits", rg_path(SUB_A, "rg1")))
+        names(
+            env.get(
+                &env.a,
+                &format!("{}/expressRouteCircuits", rg_path(SUB_A, "rg1"))
+            )
             .await
-            .json()),
+            .json()
+        ),
         ["er2"]
     );
 }
@@ -269,7 +309,11 @@ async fn circuit_accepts_sku_name_only_and_string_bandwidth() {
     let mut body = circuit_body();
     remove(&mut body, "sku.tier");
     remove(&mut body, "sku.family");
-    set(&mut body, "properties.serviceProviderProperties.bandwidthInMbps", json!("100"));
+    set(
+        &mut body,
+        "properties.serviceProviderProperties.bandwidthInMbps",
+        json!("100"),
+    );
     set(&mut body, "sku.name", json!("premium_unlimiteddata"));
     let r = env
         .put(&env.a, &circuit_path(SUB_A, "rg", "byname"), &body)
@@ -286,8 +330,16 @@ async fn circuit_accepts_sku_name_only_and_string_bandwidth() {
     );
     // Provider and location names are matched case-insensitively and stored canonically.
     let mut body = circuit_body();
-    set(&mut body, "properties.serviceProviderProperties.serviceProviderName", json!("causeway lab"));
-    set(&mut body, "properties.serviceProviderProperties.peeringLocation", json!("LAB"));
+    set(
+        &mut body,
+        "properties.serviceProviderProperties.serviceProviderName",
+        json!("causeway lab"),
+    );
+    set(
+        &mut body,
+        "properties.serviceProviderProperties.peeringLocation",
+        json!("LAB"),
+    );
     let v = env
         .put(&env.a, &circuit_path(SUB_A, "rg", "canon"), &body)
         .await
@@ -301,7 +353,11 @@ async fn circuit_accepts_sku_name_only_and_string_bandwidth() {
         "Lab"
     );
     // The Local SKU with UnlimitedData where the location is local.
-    let local = with(&circuit_body(), "sku", json!({"tier": "Local", "family": "UnlimitedData"}));
+    let local = with(
+        &circuit_body(),
+        "sku",
+        json!({"tier": "Local", "family": "UnlimitedData"}),
+    );
     let v = env
         .put(&env.a, &circuit_path(SUB_A, "rg", "local"), &local)
         .await;
@@ -345,11 +401,18 @@ async fn peerings_put_get_list_stats_delete() {
     assert_eq!(result.json(), v);
 
     // Update: 200.
-    let update = with(&private_peering(), "properties.peerASN", json!(4_200_000_000u64));
+    let update = with(
+        &private_peering(),
+        "properties.peerASN",
+        json!(4_200_000_000u64),
+    );
     let r = env.put(&env.a, &private, &update).await;
     r.expect(200);
     check_lro(&env, &r, &env.a, "westeurope").await.expect(200);
-    assert_eq!(env.get(&env.a, &private).await.json()["properties"]["peerASN"], 4_200_000_000u64);
+    assert_eq!(
+        env.get(&env.a, &private).await.json()["properties"]["peerASN"],
+        4_200_000_000u64
+    );
 
     // Microsoft peering with IPv6 too.
     let ms = format!("{circuit}/peerings/MicrosoftPeering");
@@ -370,7 +433,10 @@ async fn peerings_put_get_list_stats_delete() {
         v["properties"]["microsoftPeeringConfig"]["advertisedPublicPrefixes"],
         json!(["123.1.0.0/24"])
     );
-    assert_eq!(v["properties"]["microsoftPeeringConfig"]["customerASN"], 64513);
+    assert_eq!(
+        v["properties"]["microsoftPeeringConfig"]["customerASN"],
+        64513
+    );
     assert_eq!(
         v["properties"]["ipv6PeeringConfig"]["primaryPeerAddressPrefix"],
         "2a01:111::/126"
@@ -397,9 +463,12 @@ async fn peerings_put_get_list_stats_delete() {
     let stats = env.get(&env.a, &format!("{private}/stats")).await;
     stats.expect(200);
     assert_eq!(stats.json()["primarybytesIn"], 0);
-    env.get(&env.a, &format!("{circuit}/peerings/MicrosoftPeering/stats"))
-        .await
-        .expect(200);
+    env.get(
+        &env.a,
+        &format!("{circuit}/peerings/MicrosoftPeering/stats"),
+    )
+    .await
+    .expect(200);
 
     // DELETE: 202 then gone, again 204.
     let r = env.delete(&env.a, &ms).await;
@@ -410,9 +479,15 @@ async fn peerings_put_get_list_stats_delete() {
     assert_eq!(gone.code(), "ResourceNotFound");
     env.get(&env.a, &format!("{ms}/stats")).await.expect(404);
     env.delete(&env.a, &ms).await.expect(204);
-    env.delete(&env.a, &format!("{}/peerings/AzurePrivatePeering", circuit_path(SUB_A, "rg", "none")))
-        .await
-        .expect(204);
+    env.delete(
+        &env.a,
+        &format!(
+            "{}/peerings/AzurePrivatePeering",
+            circuit_path(SUB_A, "rg", "none")
+        ),
+    )
+    .await
+    .expect(204);
     assert_eq!(
         env.get(&env.a, &format!("{circuit}/peerings")).await.json()["value"]
             .as_array()
@@ -421,13 +496,19 @@ async fn peerings_put_get_list_stats_delete() {
         1
     );
     // Peerings of a missing circuit.
-    env.get(&env.a, &format!("{}/peerings", circuit_path(SUB_A, "rg", "none")))
-        .await
-        .expect(404);
+    env.get(
+        &env.a,
+        &format!("{}/peerings", circuit_path(SUB_A, "rg", "none")),
+    )
+    .await
+    .expect(404);
     let r = env
         .put(
             &env.a,
-            &format!("{}/peerings/AzurePrivatePeering", circuit_path(SUB_A, "rg", "none")),
+            &format!(
+                "{}/peerings/AzurePrivatePeering",
+                circuit_path(SUB_A, "rg", "none")
+            ),
             &private_peering(),
         )
         .await;
@@ -439,20 +520,37 @@ async fn peerings_put_get_list_stats_delete() {
 async fn peering_staged_before_provisioning_stays_through_provisioning() {
     let env = Env::new();
     let c = env.create_circuit(&env.a, SUB_A, "rg", "er").await;
-    let key = c["properties"]["serviceKey"].as_str().expect("key").to_owned();
-    let private = format!("{}/peerings/AzurePrivatePeering", circuit_path(SUB_A, "rg", "er"));
-    env.put(&env.a, &private, &private_peering()).await.expect(201);
+    let key = c["properties"]["serviceKey"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    let private = format!(
+        "{}/peerings/AzurePrivatePeering",
+        circuit_path(SUB_A, "rg", "er")
+    );
+    env.put(&env.a, &private, &private_peering())
+        .await
+        .expect(201);
     env.provider_state(&key, "Provisioning").await;
     env.provider_state(&key, "Provisioned").await;
     let p = env.get(&env.a, &private).await;
     p.expect(200);
     assert_eq!(p.json()["properties"]["state"], "Enabled");
     assert_eq!(p.json()["properties"]["vlanId"], 100);
-    let circuit = env.get(&env.a, &circuit_path(SUB_A, "rg", "er")).await.json();
-    assert_eq!(circuit["properties"]["serviceProviderProvisioningState"], "Provisioned");
+    let circuit = env
+        .get(&env.a, &circuit_path(SUB_A, "rg", "er"))
+        .await
+        .json();
+    assert_eq!(
+        circuit["properties"]["serviceProviderProvisioningState"],
+        "Provisioned"
+    );
     // The provider sees the customer's peering on its cross-connection.
     let cross = env.get(&env.lab, &cross_path(&key)).await.json();
-    assert_eq!(cross["properties"]["peerings"][0]["name"], "AzurePrivatePeering");
+    assert_eq!(
+        cross["properties"]["peerings"][0]["name"],
+        "AzurePrivatePeering"
+    );
     assert_eq!(
         cross["properties"]["peerings"][0]["properties"]["lastModifiedBy"],
         "Customer"
@@ -460,7 +558,10 @@ async fn peering_staged_before_provisioning_stays_through_provisioning() {
     // And a peering can still be added once provisioned.
     env.put(
         &env.a,
-        &format!("{}/peerings/MicrosoftPeering", circuit_path(SUB_A, "rg", "er")),
+        &format!(
+            "{}/peerings/MicrosoftPeering",
+            circuit_path(SUB_A, "rg", "er")
+        ),
         &microsoft_peering(),
     )
     .await
@@ -473,12 +574,22 @@ async fn peering_staged_before_provisioning_stays_through_provisioning() {
 async fn arp_and_route_table_actions_answer_202_and_an_empty_value() {
     let env = Env::new();
     let c = env.create_circuit(&env.a, SUB_A, "rg", "er").await;
-    let key = c["properties"]["serviceKey"].as_str().expect("key").to_owned();
-    let peering = format!("{}/peerings/AzurePrivatePeering", circuit_path(SUB_A, "rg", "er"));
-    env.put(&env.a, &peering, &private_peering()).await.expect(201);
+    let key = c["properties"]["serviceKey"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    let peering = format!(
+        "{}/peerings/AzurePrivatePeering",
+        circuit_path(SUB_A, "rg", "er")
+    );
+    env.put(&env.a, &peering, &private_peering())
+        .await
+        .expect(201);
     for action in ["arpTables", "routeTables", "routeTablesSummary"] {
         for device in ["primary", "secondary"] {
-            let r = env.post(&env.a, &format!("{peering}/{action}/{device}")).await;
+            let r = env
+                .post(&env.a, &format!("{peering}/{action}/{device}"))
+                .await;
             r.expect(202);
             let result = check_lro(&env, &r, &env.a, "westeurope").await;
             result.expect(200);
@@ -497,21 +608,31 @@ async fn arp_and_route_table_actions_answer_202_and_an_empty_value() {
     let r = env
         .post(
             &env.a,
-            &format!("{}/peerings/MicrosoftPeering/arpTables/primary", circuit_path(SUB_A, "rg", "er")),
+            &format!(
+                "{}/peerings/MicrosoftPeering/arpTables/primary",
+                circuit_path(SUB_A, "rg", "er")
+            ),
         )
         .await;
     r.expect(404);
     assert_eq!(r.code(), "ResourceNotFound");
     env.post(
         &env.a,
-        &format!("{}/peerings/AzurePrivatePeering/arpTables/primary", circuit_path(SUB_A, "rg", "nope")),
+        &format!(
+            "{}/peerings/AzurePrivatePeering/arpTables/primary",
+            circuit_path(SUB_A, "rg", "nope")
+        ),
     )
     .await
     .expect(404);
-    let r = env.post(&env.a, &format!("{peering}/arpTables/tertiary")).await;
+    let r = env
+        .post(&env.a, &format!("{peering}/arpTables/tertiary"))
+        .await;
     r.expect(404);
     assert_eq!(r.code(), "InvalidResourceType");
-    let r = env.get(&env.a, &format!("{peering}/routeTables/primary")).await;
+    let r = env
+        .get(&env.a, &format!("{peering}/routeTables/primary"))
+        .await;
     r.expect(405);
     assert_eq!(r.code(), "MethodNotAllowed");
 }
@@ -532,8 +653,14 @@ async fn authorizations_put_with_empty_or_no_body_get_list_delete() {
     let a1 = r.json();
     assert_eq!(a1["id"], auth1);
     assert_eq!(a1["name"], "auth1");
-    assert_eq!(a1["type"], "Microsoft.Network/expressRouteCircuits/authorizations");
-    let key1 = a1["properties"]["authorizationKey"].as_str().expect("key").to_owned();
+    assert_eq!(
+        a1["type"],
+        "Microsoft.Network/expressRouteCircuits/authorizations"
+    );
+    let key1 = a1["properties"]["authorizationKey"]
+        .as_str()
+        .expect("key")
+        .to_owned();
     assert!(is_guid(&key1));
     assert_eq!(a1["properties"]["authorizationUseStatus"], "Available");
     assert_eq!(a1["properties"]["provisioningState"], "Succeeded");
@@ -552,9 +679,13 @@ async fn authorizations_put_with_empty_or_no_body_get_list_delete() {
         .to_owned();
     assert_ne!(key1, key2);
     // A body with properties is accepted too.
-    env.put(&env.a, &format!("{circuit}/authorizations/auth3"), &json!({"properties": {}}))
-        .await
-        .expect(201);
+    env.put(
+        &env.a,
+        &format!("{circuit}/authorizations/auth3"),
+        &json!({"properties": {}}),
+    )
+    .await
+    .expect(201);
 
     // PUT again: 200 and the same key.
     let r = env.put(&env.a, &auth1, &json!({})).await;
@@ -569,7 +700,13 @@ async fn authorizations_put_with_empty_or_no_body_get_list_delete() {
     list.expect(200);
     assert_eq!(list.json()["value"].as_array().expect("value").len(), 3);
     let c = env.get(&env.a, &circuit).await.json();
-    assert_eq!(c["properties"]["authorizations"].as_array().expect("auths").len(), 3);
+    assert_eq!(
+        c["properties"]["authorizations"]
+            .as_array()
+            .expect("auths")
+            .len(),
+        3
+    );
 
     // DELETE 202, then 404, then 204.
     let r = env.delete(&env.a, &auth1).await;
@@ -579,19 +716,27 @@ async fn authorizations_put_with_empty_or_no_body_get_list_delete() {
     gone.expect(404);
     assert_eq!(gone.code(), "ResourceNotFound");
     env.delete(&env.a, &auth1).await.expect(204);
-    env.delete(&env.a, &format!("{}/authorizations/x", circuit_path(SUB_A, "rg", "none")))
-        .await
-        .expect(204);
+    env.delete(
+        &env.a,
+        &format!("{}/authorizations/x", circuit_path(SUB_A, "rg", "none")),
+    )
+    .await
+    .expect(204);
     assert_eq!(
-        env.get(&env.a, &format!("{circuit}/authorizations")).await.json()["value"]
+        env.get(&env.a, &format!("{circuit}/authorizations"))
+            .await
+            .json()["value"]
             .as_array()
             .expect("value")
             .len(),
         2
     );
-    env.get(&env.a, &format!("{}/authorizations", circuit_path(SUB_A, "rg", "none")))
-        .await
-        .expect(404);
+    env.get(
+        &env.a,
+        &format!("{}/authorizations", circuit_path(SUB_A, "rg", "none")),
+    )
+    .await
+    .expect(404);
 }
 
 // ===== operations =====
@@ -616,7 +761,9 @@ async fn operation_status_and_results() {
     assert_eq!(res.json()["name"], "er");
     // Case-insensitive and with another api-version.
     let lower = async_op.to_ascii_lowercase().replace(API, "2024-05-01");
-    env.raw("GET", &lower, Some(&env.a), None, &[]).await.expect(200);
+    env.raw("GET", &lower, Some(&env.a), None, &[])
+        .await
+        .expect(200);
     // An unknown operation, and one in another subscription.
     let missing = env
         .get(
@@ -629,14 +776,20 @@ async fn operation_status_and_results() {
     missing.expect(404);
     assert_eq!(missing.code(), "ResourceNotFound");
     let moved = async_op.replace(SUB_A, SUB_B);
-    env.raw("GET", &moved, Some(&env.admin), None, &[]).await.expect(404);
+    env.raw("GET", &moved, Some(&env.admin), None, &[])
+        .await
+        .expect(404);
     // Another tenant cannot poll it.
     let r = env.raw("GET", &async_op, Some(&env.b), None, &[]).await;
     r.expect(404);
     assert_eq!(r.code(), "ResourceNotFound");
-    env.raw("GET", &location, Some(&env.b), None, &[]).await.expect(404);
+    env.raw("GET", &location, Some(&env.b), None, &[])
+        .await
+        .expect(404);
     // The admin can.
-    env.raw("GET", &async_op, Some(&env.admin), None, &[]).await.expect(200);
+    env.raw("GET", &async_op, Some(&env.admin), None, &[])
+        .await
+        .expect(200);
     // PUT on an operation is not allowed.
     let r = env
         .raw("PUT", &async_op, Some(&env.a), Some("{}"), &[])
@@ -651,16 +804,31 @@ async fn cross_connection_provider_workflow() {
     let env = Env::new();
     let circuit = circuit_path(SUB_A, "rg", "er");
     let c = env.create_circuit(&env.a, SUB_A, "rg", "er").await;
-    let key = c["properties"]["serviceKey"].as_str().expect("key").to_owned();
+    let key = c["properties"]["serviceKey"]
+        .as_str()
+        .expect("key")
+        .to_owned();
     // An Equinix circuit the lab provider must not see.
     let mut eq = circuit_body();
-    set(&mut eq, "properties.serviceProviderProperties.serviceProviderName", json!("Equinix"));
-    set(&mut eq, "properties.serviceProviderProperties.peeringLocation", json!("Silicon Valley"));
-    env.put(&env.a, &circuit_path(SUB_A, "rg", "eq"), &eq).await.expect(201);
+    set(
+        &mut eq,
+        "properties.serviceProviderProperties.serviceProviderName",
+        json!("Equinix"),
+    );
+    set(
+        &mut eq,
+        "properties.serviceProviderProperties.peeringLocation",
+        json!("Silicon Valley"),
+    );
+    env.put(&env.a, &circuit_path(SUB_A, "rg", "eq"), &eq)
+        .await
+        .expect(201);
 
     // List at subscription and resource-group level.
     for path in [
-        format!("/subscriptions/{LAB_SUB}/providers/Microsoft.Network/expressRouteCrossConnections"),
+        format!(
+            "/subscriptions/{LAB_SUB}/providers/Microsoft.Network/expressRouteCrossConnections"
+        ),
         format!("{}/expressRouteCrossConnections", rg_path(LAB_SUB, LAB_RG)),
     ] {
         let r = env.get(&env.lab, &path).await;
@@ -673,7 +841,10 @@ async fn cross_connection_provider_workflow() {
     let other_rg = env
         .get(
             &env.lab,
-            &format!("{}/expressRouteCrossConnections", rg_path(LAB_SUB, "CrossConnection-Elsewhere")),
+            &format!(
+                "{}/expressRouteCrossConnections",
+                rg_path(LAB_SUB, "CrossConnection-Elsewhere")
+            ),
         )
         .await;
     assert_eq!(other_rg.json()["value"], json!([]));
@@ -698,7 +869,8 @@ async fn cross_connection_provider_workflow() {
         .expect(200);
 
     // Invalid transitions from NotProvisioned.
-    let bad_state = |state: &str| json!({"properties": {"serviceProviderProvisioningState": state}});
+    let bad_state =
+        |state: &str| json!({"properties": {"serviceProviderProvisioningState": state}});
     for to in ["Deprovisioning"] {
         env.rejected(
             "PUT",
@@ -733,16 +905,34 @@ async fn cross_connection_provider_workflow() {
         )
         .await;
     r.expect(200);
-    assert_eq!(r.json()["properties"]["serviceProviderProvisioningState"], "Provisioning");
+    assert_eq!(
+        r.json()["properties"]["serviceProviderProvisioningState"],
+        "Provisioning"
+    );
     let result = check_lro(&env, &r, &env.lab, "westeurope").await;
     result.expect(200);
-    assert_eq!(result.json()["properties"]["serviceProviderProvisioningState"], "Provisioning");
+    assert_eq!(
+        result.json()["properties"]["serviceProviderProvisioningState"],
+        "Provisioning"
+    );
     let circ = env.get(&env.a, &circuit).await.json();
-    assert_eq!(circ["properties"]["serviceProviderProvisioningState"], "Provisioning");
+    assert_eq!(
+        circ["properties"]["serviceProviderProvisioningState"],
+        "Provisioning"
+    );
     assert_eq!(circ["properties"]["serviceProviderNotes"], "order 42");
     for to in ["Deprovisioning"] {
-        env.rejected("PUT", &cross, &env.lab, Some(&bad_state(to)), &[], 400,
-            "InvalidServiceProviderProvisioningStateTransition", &circuit).await;
+        env.rejected(
+            "PUT",
+            &cross,
+            &env.lab,
+            Some(&bad_state(to)),
+            &[],
+            400,
+            "InvalidServiceProviderProvisioningStateTransition",
+            &circuit,
+        )
+        .await;
     }
     env.provider_state(&key, "Provisioned").await;
     assert_eq!(
@@ -750,17 +940,38 @@ async fn cross_connection_provider_workflow() {
         "Provisioned"
     );
     for to in ["NotProvisioned", "Provisioning"] {
-        env.rejected("PUT", &cross, &env.lab, Some(&bad_state(to)), &[], 400,
-            "InvalidServiceProviderProvisioningStateTransition", &circuit).await;
+        env.rejected(
+            "PUT",
+            &cross,
+            &env.lab,
+            Some(&bad_state(to)),
+            &[],
+            400,
+            "InvalidServiceProviderProvisioningStateTransition",
+            &circuit,
+        )
+        .await;
     }
     // Same state again is fine (idempotent PUT).
     env.provider_state(&key, "Provisioned").await;
 
     // The customer cannot delete while Provisioned.
     let refused = env
-        .rejected("DELETE", &circuit, &env.a, None, &[], 409, "CircuitNotDeprovisioned", &circuit)
+        .rejected(
+            "DELETE",
+            &circuit,
+            &env.a,
+            None,
+            &[],
+            409,
+            "CircuitNotDeprovisioned",
+            &circuit,
+        )
         .await;
-    let msg = refused.json()["error"]["message"].as_str().expect("message").to_owned();
+    let msg = refused.json()["error"]["message"]
+        .as_str()
+        .expect("message")
+        .to_owned();
     assert!(
         msg.contains("Ask the provider") && msg.contains("NotProvisioned"),
         "the message says what to do: {msg}"
@@ -771,7 +982,10 @@ async fn cross_connection_provider_workflow() {
     let r = env.put(&env.lab, &cross_peering, &private_peering()).await;
     r.expect(201);
     let v = r.json();
-    assert_eq!(v["type"], "Microsoft.Network/expressRouteCrossConnections/peerings");
+    assert_eq!(
+        v["type"],
+        "Microsoft.Network/expressRouteCrossConnections/peerings"
+    );
     assert_eq!(v["id"], cross_peering);
     assert_eq!(v["properties"]["lastModifiedBy"], "ServiceProvider");
     assert!(v["properties"].get("connections").is_none());
@@ -788,12 +1002,17 @@ async fn cross_connection_provider_workflow() {
         .get(&env.a, &format!("{circuit}/peerings/AzurePrivatePeering"))
         .await;
     cust.expect(200);
-    assert_eq!(cust.json()["properties"]["lastModifiedBy"], "ServiceProvider");
+    assert_eq!(
+        cust.json()["properties"]["lastModifiedBy"],
+        "ServiceProvider"
+    );
     assert_eq!(cust.json()["properties"]["vlanId"], 100);
     // The provider deletes it.
     let r = env.delete(&env.lab, &cross_peering).await;
     r.expect(202);
-    check_lro(&env, &r, &env.lab, "westeurope").await.expect(204);
+    check_lro(&env, &r, &env.lab, "westeurope")
+        .await
+        .expect(204);
     env.get(&env.lab, &cross_peering).await.expect(404);
     env.delete(&env.lab, &cross_peering).await.expect(204);
     env.get(&env.a, &format!("{circuit}/peerings/AzurePrivatePeering"))
@@ -806,35 +1025,76 @@ async fn cross_connection_provider_workflow() {
         .await;
     r.expect(200);
     assert_eq!(r.json()["tags"], json!({"provider-ref": "X-1"}));
-    assert_eq!(env.get(&env.lab, &cross).await.json()["tags"], json!({"provider-ref": "X-1"}));
-    assert_eq!(env.get(&env.a, &circuit).await.json()["tags"], json!({"env": "test"}));
+    assert_eq!(
+        env.get(&env.lab, &cross).await.json()["tags"],
+        json!({"provider-ref": "X-1"})
+    );
+    assert_eq!(
+        env.get(&env.a, &circuit).await.json()["tags"],
+        json!({"env": "test"})
+    );
     // Tags through PUT too.
-    let r = env.put(&env.lab, &cross, &json!({"tags": {"a": "b"}})).await;
+    let r = env
+        .put(&env.lab, &cross, &json!({"tags": {"a": "b"}}))
+        .await;
     r.expect(200);
     assert_eq!(r.json()["tags"], json!({"a": "b"}));
-    assert_eq!(r.json()["properties"]["serviceProviderProvisioningState"], "Provisioned");
+    assert_eq!(
+        r.json()["properties"]["serviceProviderProvisioningState"],
+        "Provisioned"
+    );
 
     // Provisioned → Deprovisioning → NotProvisioned; then the customer can delete.
     env.provider_state(&key, "Deprovisioning").await;
     for to in ["Provisioned", "Provisioning"] {
-        env.rejected("PUT", &cross, &env.lab, Some(&bad_state(to)), &[], 400,
-            "InvalidServiceProviderProvisioningStateTransition", &circuit).await;
-    }
-    env.rejected("DELETE", &circuit, &env.a, None, &[], 409, "CircuitNotDeprovisioned", &circuit)
+        env.rejected(
+            "PUT",
+            &cross,
+            &env.lab,
+            Some(&bad_state(to)),
+            &[],
+            400,
+            "InvalidServiceProviderProvisioningStateTransition",
+            &circuit,
+        )
         .await;
+    }
+    env.rejected(
+        "DELETE",
+        &circuit,
+        &env.a,
+        None,
+        &[],
+        409,
+        "CircuitNotDeprovisioned",
+        &circuit,
+    )
+    .await;
     env.provider_state(&key, "NotProvisioned").await;
     // Provisioning can be abandoned back to NotProvisioned.
     env.provider_state(&key, "Provisioning").await;
-    env.rejected("DELETE", &circuit, &env.a, None, &[], 409, "CircuitNotDeprovisioned", &circuit)
-        .await;
+    env.rejected(
+        "DELETE",
+        &circuit,
+        &env.a,
+        None,
+        &[],
+        409,
+        "CircuitNotDeprovisioned",
+        &circuit,
+    )
+    .await;
     env.provider_state(&key, "NotProvisioned").await;
     env.delete(&env.a, &circuit).await.expect(202);
     env.get(&env.a, &circuit).await.expect(404);
     env.get(&env.lab, &cross).await.expect(404);
     assert_eq!(
-        env.get(&env.lab, &format!("{}/expressRouteCrossConnections", rg_path(LAB_SUB, LAB_RG)))
-            .await
-            .json()["value"],
+        env.get(
+            &env.lab,
+            &format!("{}/expressRouteCrossConnections", rg_path(LAB_SUB, LAB_RG))
+        )
+        .await
+        .json()["value"],
         json!([])
     );
 }
@@ -844,10 +1104,17 @@ async fn cross_connection_peering_validation_and_vlan_uniqueness_across_parties(
     let env = Env::new();
     let circuit = circuit_path(SUB_A, "rg", "er");
     let c = env.create_circuit(&env.a, SUB_A, "rg", "er").await;
-    let key = c["properties"]["serviceKey"].as_str().expect("key").to_owned();
-    env.put(&env.a, &format!("{circuit}/peerings/AzurePrivatePeering"), &private_peering())
-        .await
-        .expect(201);
+    let key = c["properties"]["serviceKey"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    env.put(
+        &env.a,
+        &format!("{circuit}/peerings/AzurePrivatePeering"),
+        &private_peering(),
+    )
+    .await
+    .expect(201);
     // The provider's Microsoft peering may not reuse the customer's VLAN.
     let clash = with(&microsoft_peering(), "properties.vlanId", json!(100));
     env.rejected(
@@ -894,8 +1161,14 @@ async fn openapi_lists_every_path() {
         (circuit.clone(), vec!["get", "put", "patch", "delete"]),
         (format!("{circuit}/stats"), vec!["get"]),
         (format!("{circuit}/peerings"), vec!["get"]),
-        (format!("{circuit}/peerings/{{peeringName}}"), vec!["get", "put", "delete"]),
-        (format!("{circuit}/peerings/{{peeringName}}/stats"), vec!["get"]),
+        (
+            format!("{circuit}/peerings/{{peeringName}}"),
+            vec!["get", "put", "delete"],
+        ),
+        (
+            format!("{circuit}/peerings/{{peeringName}}/stats"),
+            vec!["get"],
+        ),
         (format!("{circuit}/authorizations"), vec!["get"]),
         (
             format!("{circuit}/authorizations/{{authorizationName}}"),
@@ -905,7 +1178,10 @@ async fn openapi_lists_every_path() {
         (format!("{rg}/expressRouteCrossConnections"), vec!["get"]),
         (cross.clone(), vec!["get", "put", "patch"]),
         (format!("{cross}/peerings"), vec!["get"]),
-        (format!("{cross}/peerings/{{peeringName}}"), vec!["get", "put", "delete"]),
+        (
+            format!("{cross}/peerings/{{peeringName}}"),
+            vec!["get", "put", "delete"],
+        ),
         (
             format!("{net}/locations/{{location}}/operations/{{operationId}}"),
             vec!["get"],
@@ -982,7 +1258,13 @@ async fn every_api_version_real_clients_use_is_accepted() {
     ];
     for v in versions {
         let r = env
-            .raw("GET", &format!("{path}?api-version={v}"), Some(&env.a), None, &[])
+            .raw(
+                "GET",
+                &format!("{path}?api-version={v}"),
+                Some(&env.a),
+                None,
+                &[],
+            )
             .await;
         assert_eq!(r.status, 200, "GET with api-version {v}: {}", r.text);
         let r = env
@@ -997,7 +1279,10 @@ async fn every_api_version_real_clients_use_is_accepted() {
         assert_eq!(r.status, 200, "PUT with api-version {v}: {}", r.text);
         // The api-version the client used comes back in the links it must follow.
         let async_op = r.header("azure-asyncoperation").expect("async");
-        assert!(async_op.ends_with(&format!("api-version={v}")), "{async_op}");
+        assert!(
+            async_op.ends_with(&format!("api-version={v}")),
+            "{async_op}"
+        );
         let list = env
             .raw(
                 "GET",
@@ -1031,7 +1316,11 @@ async fn api_version_missing_or_invalid_is_refused_and_changes_nothing() {
         ("?api-version=2024-5-1", "InvalidApiVersionParameter"),
         ("?api-version=2024-05-01-beta", "InvalidApiVersionParameter"),
     ] {
-        for (method, body) in [("PUT", Some(body.as_str())), ("DELETE", None), ("GET", None)] {
+        for (method, body) in [
+            ("PUT", Some(body.as_str())),
+            ("DELETE", None),
+            ("GET", None),
+        ] {
             let r = env
                 .raw(method, &format!("{path}{query}"), Some(&env.a), body, &[])
                 .await;
@@ -1041,7 +1330,10 @@ async fn api_version_missing_or_invalid_is_refused_and_changes_nothing() {
     }
     assert_eq!(env.state(), before);
     env.get(&env.a, &path).await.expect(200);
-    assert_eq!(env.get(&env.a, &path).await.json()["tags"], json!({"env": "test"}));
+    assert_eq!(
+        env.get(&env.a, &path).await.json()["tags"],
+        json!({"env": "test"})
+    );
 }
 
 #[tokio::test]
@@ -1059,7 +1351,9 @@ async fn paths_are_case_insensitive_and_keep_the_users_names() {
     assert_eq!(r.json()["name"], "MyCircuit");
     assert_eq!(
         r.json()["id"],
-        format!("/subscriptions/{SUB_A}/resourceGroups/MyRG/providers/Microsoft.Network/expressRouteCircuits/MyCircuit")
+        format!(
+            "/subscriptions/{SUB_A}/resourceGroups/MyRG/providers/Microsoft.Network/expressRouteCircuits/MyCircuit"
+        )
     );
     // The same circuit under another casing: read, updated in place (200), listed.
     let g = env.get(&env.a, &upper).await;
@@ -1072,9 +1366,13 @@ async fn paths_are_case_insensitive_and_keep_the_users_names() {
     list.expect(200);
     assert_eq!(list.json()["value"].as_array().expect("value").len(), 1);
     // Children too.
-    env.put(&env.a, &format!("{upper}/PEERINGS/azureprivatepeering"), &private_peering())
-        .await
-        .expect(201);
+    env.put(
+        &env.a,
+        &format!("{upper}/PEERINGS/azureprivatepeering"),
+        &private_peering(),
+    )
+    .await
+    .expect(201);
     let p = env
         .get(&env.a, &format!("{lower}/Peerings/AZUREPRIVATEPEERING"))
         .await;
@@ -1083,16 +1381,23 @@ async fn paths_are_case_insensitive_and_keep_the_users_names() {
     env.put(&env.a, &format!("{lower}/Authorizations/Auth1"), &json!({}))
         .await
         .expect(201);
-    env.get(&env.a, &format!("{upper}/AUTHORIZATIONS/AUTH1")).await.expect(200);
-    env.post(&env.a, &format!("{upper}/peerings/AzurePrivatePeering/ARPTABLES/Primary"))
+    env.get(&env.a, &format!("{upper}/AUTHORIZATIONS/AUTH1"))
         .await
-        .expect(202);
+        .expect(200);
+    env.post(
+        &env.a,
+        &format!("{upper}/peerings/AzurePrivatePeering/ARPTABLES/Primary"),
+    )
+    .await
+    .expect(202);
     env.get(&env.a, &format!("{upper}/STATS")).await.expect(200);
     // Query key casing for api-version is as ARM sends it; path casing is free.
     let sp = env
         .get(
             &env.a,
-            &format!("/subscriptions/{SUB_A}/providers/microsoft.network/EXPRESSROUTESERVICEPROVIDERS"),
+            &format!(
+                "/subscriptions/{SUB_A}/providers/microsoft.network/EXPRESSROUTESERVICEPROVIDERS"
+            ),
         )
         .await;
     sp.expect(200);
@@ -1106,7 +1411,9 @@ async fn unknown_paths_and_methods() {
     env.create_circuit(&env.a, SUB_A, "rg", "er").await;
     for path in [
         format!("/subscriptions/{SUB_A}/providers/Microsoft.Compute/virtualMachines"),
-        format!("/subscriptions/{SUB_A}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v"),
+        format!(
+            "/subscriptions/{SUB_A}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v"
+        ),
         format!("{}/unknown", circuit_path(SUB_A, "rg", "er")),
         "/".to_owned(),
         "/subscriptions".to_owned(),
@@ -1117,13 +1424,32 @@ async fn unknown_paths_and_methods() {
     }
     for (method, path) in [
         ("POST", circuit_path(SUB_A, "rg", "er")),
-        ("PUT", format!("{}/expressRouteCircuits", rg_path(SUB_A, "rg"))),
-        ("DELETE", format!("/subscriptions/{SUB_A}/providers/Microsoft.Network/expressRouteServiceProviders")),
+        (
+            "PUT",
+            format!("{}/expressRouteCircuits", rg_path(SUB_A, "rg")),
+        ),
+        (
+            "DELETE",
+            format!(
+                "/subscriptions/{SUB_A}/providers/Microsoft.Network/expressRouteServiceProviders"
+            ),
+        ),
         ("PUT", format!("{}/stats", circuit_path(SUB_A, "rg", "er"))),
-        ("PATCH", format!("{}/peerings/AzurePrivatePeering", circuit_path(SUB_A, "rg", "er"))),
-        ("DELETE", format!("{}/expressRouteCrossConnections", rg_path(LAB_SUB, LAB_RG))),
+        (
+            "PATCH",
+            format!(
+                "{}/peerings/AzurePrivatePeering",
+                circuit_path(SUB_A, "rg", "er")
+            ),
+        ),
+        (
+            "DELETE",
+            format!("{}/expressRouteCrossConnections", rg_path(LAB_SUB, LAB_RG)),
+        ),
     ] {
-        let r = env.send(method, &path, &env.admin, Some(&json!({})), &[]).await;
+        let r = env
+            .send(method, &path, &env.admin, Some(&json!({})), &[])
+            .await;
         r.expect(405);
         assert_eq!(r.code(), "MethodNotAllowed", "{method} {path}");
     }
@@ -1133,14 +1459,21 @@ async fn unknown_paths_and_methods() {
 async fn next_link_paging_carries_the_api_version_and_returns_the_rest() {
     let env = Env::with(Catalog::default(), 2);
     for i in 0..5 {
-        env.create_circuit(&env.a, SUB_A, "rg", &format!("er{i}")).await;
+        env.create_circuit(&env.a, SUB_A, "rg", &format!("er{i}"))
+            .await;
     }
     for list in [
         format!("/subscriptions/{SUB_A}/providers/Microsoft.Network/expressRouteCircuits"),
         format!("{}/expressRouteCircuits", rg_path(SUB_A, "rg")),
-        format!("/subscriptions/{LAB_SUB}/providers/Microsoft.Network/expressRouteCrossConnections"),
+        format!(
+            "/subscriptions/{LAB_SUB}/providers/Microsoft.Network/expressRouteCrossConnections"
+        ),
     ] {
-        let token = if list.contains("CrossConnections") { &env.lab } else { &env.a };
+        let token = if list.contains("CrossConnections") {
+            &env.lab
+        } else {
+            &env.a
+        };
         for version in ["2024-05-01", API] {
             let mut uri = format!("{list}?api-version={version}");
             let mut seen = Vec::new();
@@ -1191,7 +1524,12 @@ async fn next_link_paging_carries_the_api_version_and_returns_the_rest() {
     assert!(r.json().get("nextLink").is_none());
     // The provider catalogue (3 providers) pages too.
     let r = env
-        .get(&env.a, &format!("/subscriptions/{SUB_A}/providers/Microsoft.Network/expressRouteServiceProviders"))
+        .get(
+            &env.a,
+            &format!(
+                "/subscriptions/{SUB_A}/providers/Microsoft.Network/expressRouteServiceProviders"
+            ),
+        )
         .await;
     let next = r.json()["nextLink"].as_str().expect("nextLink").to_owned();
     let rest = env.raw("GET", &next, Some(&env.a), None, &[]).await;
@@ -1199,9 +1537,13 @@ async fn next_link_paging_carries_the_api_version_and_returns_the_rest() {
     // Peerings and authorizations of one circuit page as well.
     let circuit = circuit_path(SUB_A, "rg", "er0");
     for i in 0..3 {
-        env.put(&env.a, &format!("{circuit}/authorizations/a{i}"), &json!({}))
-            .await
-            .expect(201);
+        env.put(
+            &env.a,
+            &format!("{circuit}/authorizations/a{i}"),
+            &json!({}),
+        )
+        .await
+        .expect(201);
     }
     let r = env.get(&env.a, &format!("{circuit}/authorizations")).await;
     let next = r.json()["nextLink"].as_str().expect("nextLink").to_owned();
@@ -1214,20 +1556,76 @@ async fn etags_guard_writes_with_412() {
     let env = Env::new();
     let path = circuit_path(SUB_A, "rg", "er");
     // If-None-Match: * creates only when absent.
-    env.send("PUT", &path, &env.a, Some(&circuit_body()), &[("if-none-match", "*")])
-        .await
-        .expect(201);
+    env.send(
+        "PUT",
+        &path,
+        &env.a,
+        Some(&circuit_body()),
+        &[("if-none-match", "*")],
+    )
+    .await
+    .expect(201);
     let etag = env.get(&env.a, &path).await.json()["etag"]
         .as_str()
         .expect("etag")
         .to_owned();
     let body = with(&circuit_body(), "tags", json!({"x": "y"}));
     // Mismatches change nothing.
-    env.rejected("PUT", &path, &env.a, Some(&body), &[("if-none-match", "*")], 412, "PreconditionFailed", &path).await;
-    env.rejected("PUT", &path, &env.a, Some(&body), &[("if-none-match", etag.as_str())], 412, "PreconditionFailed", &path).await;
-    env.rejected("PUT", &path, &env.a, Some(&body), &[("if-match", "W/\"stale\"")], 412, "PreconditionFailed", &path).await;
-    env.rejected("PATCH", &path, &env.a, Some(&json!({"tags": {}})), &[("if-match", "W/\"stale\"")], 412, "PreconditionFailed", &path).await;
-    env.rejected("DELETE", &path, &env.a, None, &[("if-match", "W/\"stale\"")], 412, "PreconditionFailed", &path).await;
+    env.rejected(
+        "PUT",
+        &path,
+        &env.a,
+        Some(&body),
+        &[("if-none-match", "*")],
+        412,
+        "PreconditionFailed",
+        &path,
+    )
+    .await;
+    env.rejected(
+        "PUT",
+        &path,
+        &env.a,
+        Some(&body),
+        &[("if-none-match", etag.as_str())],
+        412,
+        "PreconditionFailed",
+        &path,
+    )
+    .await;
+    env.rejected(
+        "PUT",
+        &path,
+        &env.a,
+        Some(&body),
+        &[("if-match", "W/\"stale\"")],
+        412,
+        "PreconditionFailed",
+        &path,
+    )
+    .await;
+    env.rejected(
+        "PATCH",
+        &path,
+        &env.a,
+        Some(&json!({"tags": {}})),
+        &[("if-match", "W/\"stale\"")],
+        412,
+        "PreconditionFailed",
+        &path,
+    )
+    .await;
+    env.rejected(
+        "DELETE",
+        &path,
+        &env.a,
+        None,
+        &[("if-match", "W/\"stale\"")],
+        412,
+        "PreconditionFailed",
+        &path,
+    )
+    .await;
     // If-Match on something that does not exist.
     env.rejected(
         "PUT",
@@ -1240,19 +1638,79 @@ async fn etags_guard_writes_with_412() {
         &path,
     )
     .await;
-    env.get(&env.a, &circuit_path(SUB_A, "rg", "absent")).await.expect(404);
+    env.get(&env.a, &circuit_path(SUB_A, "rg", "absent"))
+        .await
+        .expect(404);
     // Children.
     let peering = format!("{path}/peerings/AzurePrivatePeering");
-    env.put(&env.a, &peering, &private_peering()).await.expect(201);
-    let petag = env.get(&env.a, &peering).await.json()["etag"].as_str().expect("etag").to_owned();
-    env.rejected("PUT", &peering, &env.a, Some(&private_peering()), &[("if-match", "W/\"stale\"")], 412, "PreconditionFailed", &path).await;
-    env.rejected("PUT", &peering, &env.a, Some(&private_peering()), &[("if-none-match", "*")], 412, "PreconditionFailed", &path).await;
-    env.rejected("DELETE", &peering, &env.a, None, &[("if-match", "W/\"stale\"")], 412, "PreconditionFailed", &path).await;
+    env.put(&env.a, &peering, &private_peering())
+        .await
+        .expect(201);
+    let petag = env.get(&env.a, &peering).await.json()["etag"]
+        .as_str()
+        .expect("etag")
+        .to_owned();
+    env.rejected(
+        "PUT",
+        &peering,
+        &env.a,
+        Some(&private_peering()),
+        &[("if-match", "W/\"stale\"")],
+        412,
+        "PreconditionFailed",
+        &path,
+    )
+    .await;
+    env.rejected(
+        "PUT",
+        &peering,
+        &env.a,
+        Some(&private_peering()),
+        &[("if-none-match", "*")],
+        412,
+        "PreconditionFailed",
+        &path,
+    )
+    .await;
+    env.rejected(
+        "DELETE",
+        &peering,
+        &env.a,
+        None,
+        &[("if-match", "W/\"stale\"")],
+        412,
+        "PreconditionFailed",
+        &path,
+    )
+    .await;
     let auth = format!("{path}/authorizations/a1");
     env.put(&env.a, &auth, &json!({})).await.expect(201);
-    env.rejected("PUT", &auth, &env.a, Some(&json!({})), &[("if-none-match", "*")], 412, "PreconditionFailed", &path).await;
-    env.rejected("DELETE", &auth, &env.a, None, &[("if-match", "W/\"stale\"")], 412, "PreconditionFailed", &path).await;
-    let key = env.get(&env.a, &path).await.json()["properties"]["serviceKey"].as_str().expect("key").to_owned();
+    env.rejected(
+        "PUT",
+        &auth,
+        &env.a,
+        Some(&json!({})),
+        &[("if-none-match", "*")],
+        412,
+        "PreconditionFailed",
+        &path,
+    )
+    .await;
+    env.rejected(
+        "DELETE",
+        &auth,
+        &env.a,
+        None,
+        &[("if-match", "W/\"stale\"")],
+        412,
+        "PreconditionFailed",
+        &path,
+    )
+    .await;
+    let key = env.get(&env.a, &path).await.json()["properties"]["serviceKey"]
+        .as_str()
+        .expect("key")
+        .to_owned();
     env.rejected(
         "PUT",
         &cross_path(&key),
@@ -1265,22 +1723,55 @@ async fn etags_guard_writes_with_412() {
     )
     .await;
     // Matching etags (and *) succeed.
-    let etag = env.get(&env.a, &path).await.json()["etag"].as_str().expect("etag").to_owned();
-    env.send("PUT", &peering, &env.a, Some(&private_peering()), &[("if-match", petag.as_str())])
-        .await
-        .expect(200);
-    let etag2 = env.get(&env.a, &path).await.json()["etag"].as_str().expect("etag").to_owned();
+    let etag = env.get(&env.a, &path).await.json()["etag"]
+        .as_str()
+        .expect("etag")
+        .to_owned();
+    env.send(
+        "PUT",
+        &peering,
+        &env.a,
+        Some(&private_peering()),
+        &[("if-match", petag.as_str())],
+    )
+    .await
+    .expect(200);
+    let etag2 = env.get(&env.a, &path).await.json()["etag"]
+        .as_str()
+        .expect("etag")
+        .to_owned();
     assert_ne!(etag, etag2, "a child's change changes the circuit's etag");
-    env.send("PUT", &path, &env.a, Some(&body), &[("if-match", etag2.as_str())])
-        .await
-        .expect(200);
-    env.send("PATCH", &path, &env.a, Some(&json!({"tags": {}})), &[("if-match", "*")])
-        .await
-        .expect(200);
-    let etag3 = env.get(&env.a, &path).await.json()["etag"].as_str().expect("etag").to_owned();
-    env.send("DELETE", &path, &env.a, None, &[("if-match", etag3.as_str())])
-        .await
-        .expect(202);
+    env.send(
+        "PUT",
+        &path,
+        &env.a,
+        Some(&body),
+        &[("if-match", etag2.as_str())],
+    )
+    .await
+    .expect(200);
+    env.send(
+        "PATCH",
+        &path,
+        &env.a,
+        Some(&json!({"tags": {}})),
+        &[("if-match", "*")],
+    )
+    .await
+    .expect(200);
+    let etag3 = env.get(&env.a, &path).await.json()["etag"]
+        .as_str()
+        .expect("etag")
+        .to_owned();
+    env.send(
+        "DELETE",
+        &path,
+        &env.a,
+        None,
+        &[("if-match", etag3.as_str())],
+    )
+    .await
+    .expect(202);
 }
 
 #[tokio::test]
@@ -1288,7 +1779,10 @@ async fn the_shared_key_is_never_echoed() {
     let env = Env::new();
     let circuit = circuit_path(SUB_A, "rg", "er");
     let c = env.create_circuit(&env.a, SUB_A, "rg", "er").await;
-    let key = c["properties"]["serviceKey"].as_str().expect("key").to_owned();
+    let key = c["properties"]["serviceKey"]
+        .as_str()
+        .expect("key")
+        .to_owned();
     let peering = format!("{circuit}/peerings/AzurePrivatePeering");
     let mut seen: Vec<Resp> = Vec::new();
     let put = env.put(&env.a, &peering, &private_peering()).await;
@@ -1314,38 +1808,79 @@ async fn the_shared_key_is_never_echoed() {
     seen.push(env.put(&env.a, &peering, &no_key).await);
     assert_eq!(stored().as_deref(), Some(SHARED_KEY));
     // The provider configures the Microsoft peering with a key too.
-    let ms = with(&microsoft_peering(), "properties.sharedKey", json!(SHARED_KEY));
+    let ms = with(
+        &microsoft_peering(),
+        "properties.sharedKey",
+        json!(SHARED_KEY),
+    );
     let cross = cross_path(&key);
-    seen.push(env.put(&env.lab, &format!("{cross}/peerings/MicrosoftPeering"), &ms).await);
+    seen.push(
+        env.put(&env.lab, &format!("{cross}/peerings/MicrosoftPeering"), &ms)
+            .await,
+    );
     for (token, path) in [
         (&env.a, peering.clone()),
         (&env.a, format!("{circuit}/peerings")),
         (&env.a, circuit.clone()),
-        (&env.a, format!("{}/expressRouteCircuits", rg_path(SUB_A, "rg"))),
-        (&env.a, format!("/subscriptions/{SUB_A}/providers/Microsoft.Network/expressRouteCircuits")),
+        (
+            &env.a,
+            format!("{}/expressRouteCircuits", rg_path(SUB_A, "rg")),
+        ),
+        (
+            &env.a,
+            format!("/subscriptions/{SUB_A}/providers/Microsoft.Network/expressRouteCircuits"),
+        ),
         (&env.admin, circuit.clone()),
         (&env.lab, cross.clone()),
         (&env.lab, format!("{cross}/peerings")),
         (&env.lab, format!("{cross}/peerings/AzurePrivatePeering")),
         (&env.lab, format!("{cross}/peerings/MicrosoftPeering")),
-        (&env.lab, format!("/subscriptions/{LAB_SUB}/providers/Microsoft.Network/expressRouteCrossConnections")),
+        (
+            &env.lab,
+            format!(
+                "/subscriptions/{LAB_SUB}/providers/Microsoft.Network/expressRouteCrossConnections"
+            ),
+        ),
     ] {
         let r = env.get(token, &path).await;
         r.expect(200);
         seen.push(r);
     }
-    seen.push(env.patch(&env.a, &circuit, &json!({"tags": {"t": "1"}})).await);
+    seen.push(
+        env.patch(&env.a, &circuit, &json!({"tags": {"t": "1"}}))
+            .await,
+    );
     seen.push(env.put(&env.a, &circuit, &circuit_body()).await);
-    seen.push(env.patch(&env.lab, &cross, &json!({"tags": {"t": "1"}})).await);
-    seen.push(env.put(&env.lab, &cross, &json!({"properties": {"serviceProviderProvisioningState": "Provisioned"}})).await);
+    seen.push(
+        env.patch(&env.lab, &cross, &json!({"tags": {"t": "1"}}))
+            .await,
+    );
+    seen.push(
+        env.put(
+            &env.lab,
+            &cross,
+            &json!({"properties": {"serviceProviderProvisioningState": "Provisioned"}}),
+        )
+        .await,
+    );
     // A refused PUT does not echo the key it was given either.
     let bad = with(&private_peering(), "properties.vlanId", json!(0));
     seen.push(env.put(&env.a, &peering, &bad).await);
-    let bad_key = with(&private_peering(), "properties.sharedKey", json!(format!("{SHARED_KEY}-far-too-long-for-md5")));
+    let bad_key = with(
+        &private_peering(),
+        "properties.sharedKey",
+        json!(format!("{SHARED_KEY}-far-too-long-for-md5")),
+    );
     seen.push(env.put(&env.a, &peering, &bad_key).await);
     assert!(seen.len() > 20);
     for r in &seen {
-        assert!(r.status.is_success() || r.status == 400, "{} {}: {}", r.method, r.uri, r.text);
+        assert!(
+            r.status.is_success() || r.status == 400,
+            "{} {}: {}",
+            r.method,
+            r.uri,
+            r.text
+        );
         assert!(
             !r.text.contains(SHARED_KEY)
                 && !(r.status.is_success() && r.text.contains("\"sharedKey\"")),
@@ -1362,9 +1897,13 @@ async fn the_shared_key_is_never_echoed() {
         }
     }
     // Sending "" removes it.
-    env.put(&env.a, &peering, &with(&private_peering(), "properties.sharedKey", json!("")))
-        .await
-        .expect(200);
+    env.put(
+        &env.a,
+        &peering,
+        &with(&private_peering(), "properties.sharedKey", json!("")),
+    )
+    .await
+    .expect(200);
     assert_eq!(stored(), None);
 }
 
@@ -1379,13 +1918,23 @@ async fn requests_without_a_valid_token_answer_401() {
         subscriptions: vec![SUB_A.into()],
     });
     env.get(&revoked, &path).await.expect(200);
-    assert!(env.service.with_store(|s| s.revoke_token(&id)).expect("revoke"));
+    assert!(
+        env.service
+            .with_store(|s| s.revoke_token(&id))
+            .expect("revoke")
+    );
     let before = env.state();
     let body = with(&circuit_body(), "tags", json!({"hacked": "yes"})).to_string();
     let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
         ("no token", vec![]),
-        ("revoked", vec![("authorization", format!("Bearer {revoked}"))]),
-        ("garbage", vec![("authorization", "Bearer cw_not-a-token".to_owned())]),
+        (
+            "revoked",
+            vec![("authorization", format!("Bearer {revoked}"))],
+        ),
+        (
+            "garbage",
+            vec![("authorization", "Bearer cw_not-a-token".to_owned())],
+        ),
         ("empty", vec![("authorization", "Bearer ".to_owned())]),
         ("basic", vec![("authorization", format!("Basic {}", env.a))]),
         ("bare secret", vec![("authorization", env.a.clone())]),
@@ -1396,9 +1945,21 @@ async fn requests_without_a_valid_token_answer_401() {
             ("GET", with_api(&path), None),
             ("PUT", with_api(&path), Some(body.as_str())),
             ("DELETE", with_api(&path), None),
-            ("GET", with_api(&format!("/subscriptions/{SUB_A}/providers/Microsoft.Network/expressRouteServiceProviders")), None),
+            (
+                "GET",
+                with_api(&format!(
+                    "/subscriptions/{SUB_A}/providers/Microsoft.Network/expressRouteServiceProviders"
+                )),
+                None,
+            ),
             ("GET", format!("{path}?api-version=bogus"), None),
-            ("GET", with_api(&format!("/subscriptions/{SUB_A}/providers/Microsoft.Compute/x")), None),
+            (
+                "GET",
+                with_api(&format!(
+                    "/subscriptions/{SUB_A}/providers/Microsoft.Compute/x"
+                )),
+                None,
+            ),
         ] {
             let r = env.raw(method, &p, None, b, &h).await;
             assert_eq!(r.status, 401, "{what}: {method} {p}: {}", r.text);
@@ -1408,7 +1969,13 @@ async fn requests_without_a_valid_token_answer_401() {
     assert_eq!(env.state(), before);
     // "bearer" in any case works.
     let r = env
-        .raw("GET", &with_api(&path), None, None, &[("authorization", &format!("bearer {}", env.a))])
+        .raw(
+            "GET",
+            &with_api(&path),
+            None,
+            None,
+            &[("authorization", &format!("bearer {}", env.a))],
+        )
         .await;
     r.expect(200);
 }
@@ -1420,10 +1987,17 @@ async fn another_customers_circuit_looks_missing() {
     let env = Env::new();
     let path = circuit_path(SUB_B, "rg", "er");
     let c = env.create_circuit(&env.b, SUB_B, "rg", "er").await;
-    let key = c["properties"]["serviceKey"].as_str().expect("key").to_owned();
-    env.put(&env.b, &format!("{path}/peerings/AzurePrivatePeering"), &private_peering())
-        .await
-        .expect(201);
+    let key = c["properties"]["serviceKey"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    env.put(
+        &env.b,
+        &format!("{path}/peerings/AzurePrivatePeering"),
+        &private_peering(),
+    )
+    .await
+    .expect(201);
     env.put(&env.b, &format!("{path}/authorizations/auth"), &json!({}))
         .await
         .expect(201);
@@ -1432,12 +2006,17 @@ async fn another_customers_circuit_looks_missing() {
 
     // GET: 404 with exactly the body of a circuit that does not exist.
     let foreign = env.get(&env.a, &path).await;
-    let missing = env.get(&env.b, &circuit_path(SUB_B, "other-rg", "er")).await;
+    let missing = env
+        .get(&env.b, &circuit_path(SUB_B, "other-rg", "er"))
+        .await;
     missing.expect(404);
     assert_eq!(foreign.status, missing.status);
     assert_eq!(foreign.code(), "ResourceNotFound");
     assert_eq!(foreign.text, missing.text, "identical to a missing circuit");
-    assert_eq!(foreign.header("content-type"), missing.header("content-type"));
+    assert_eq!(
+        foreign.header("content-type"),
+        missing.header("content-type")
+    );
     // Children likewise.
     for child in [
         "/peerings",
@@ -1449,12 +2028,20 @@ async fn another_customers_circuit_looks_missing() {
     ] {
         let f = env.get(&env.a, &format!("{path}{child}")).await;
         let m = env
-            .get(&env.b, &format!("{}{child}", circuit_path(SUB_B, "other-rg", "er")))
+            .get(
+                &env.b,
+                &format!("{}{child}", circuit_path(SUB_B, "other-rg", "er")),
+            )
             .await;
         assert_eq!(f.status, 404, "{child}: {}", f.text);
         assert_eq!(f.text, m.text, "{child}");
     }
-    let f = env.post(&env.a, &format!("{path}/peerings/AzurePrivatePeering/arpTables/primary")).await;
+    let f = env
+        .post(
+            &env.a,
+            &format!("{path}/peerings/AzurePrivatePeering/arpTables/primary"),
+        )
+        .await;
     f.expect(404);
     // Lists: empty.
     for list in [
@@ -1467,7 +2054,9 @@ async fn another_customers_circuit_looks_missing() {
     }
     // DELETE: 204 as if missing, and B's circuit is still there.
     for child in ["", "/peerings/AzurePrivatePeering", "/authorizations/auth"] {
-        env.delete(&env.a, &format!("{path}{child}")).await.expect(204);
+        env.delete(&env.a, &format!("{path}{child}"))
+            .await
+            .expect(204);
     }
     // PUT and PATCH: 403.
     for (method, child, body) in [
@@ -1477,12 +2066,16 @@ async fn another_customers_circuit_looks_missing() {
         ("PUT", "/authorizations/auth", json!({})),
         ("PUT", "/authorizations/new", json!({})),
     ] {
-        let r = env.send(method, &format!("{path}{child}"), &env.a, Some(&body), &[]).await;
+        let r = env
+            .send(method, &format!("{path}{child}"), &env.a, Some(&body), &[])
+            .await;
         assert_eq!(r.status, 403, "{method} {child}: {}", r.text);
         assert_eq!(r.code(), "AuthorizationFailed");
     }
     // Creating in someone else's subscription is refused the same way.
-    let r = env.put(&env.a, &circuit_path(SUB_B, "rg", "new"), &circuit_body()).await;
+    let r = env
+        .put(&env.a, &circuit_path(SUB_B, "rg", "new"), &circuit_body())
+        .await;
     r.expect(403);
     // Customers see no cross-connections, and cannot change one.
     let cross = cross_path(&key);
@@ -1490,18 +2083,32 @@ async fn another_customers_circuit_looks_missing() {
     r.expect(404);
     assert_eq!(r.code(), "ResourceNotFound");
     env.get(&env.b, &cross).await.expect(404);
-    env.get(&env.b, &format!("{cross}/peerings")).await.expect(404);
-    let r = env
-        .put(&env.b, &cross, &json!({"properties": {"serviceProviderProvisioningState": "Provisioned"}}))
-        .await;
-    r.expect(404);
-    let r = env.patch(&env.b, &cross, &json!({"tags": {"x": "y"}})).await;
-    r.expect(404);
-    env.put(&env.b, &format!("{cross}/peerings/MicrosoftPeering"), &microsoft_peering())
+    env.get(&env.b, &format!("{cross}/peerings"))
         .await
         .expect(404);
+    let r = env
+        .put(
+            &env.b,
+            &cross,
+            &json!({"properties": {"serviceProviderProvisioningState": "Provisioned"}}),
+        )
+        .await;
+    r.expect(404);
+    let r = env
+        .patch(&env.b, &cross, &json!({"tags": {"x": "y"}}))
+        .await;
+    r.expect(404);
+    env.put(
+        &env.b,
+        &format!("{cross}/peerings/MicrosoftPeering"),
+        &microsoft_peering(),
+    )
+    .await
+    .expect(404);
     for list in [
-        format!("/subscriptions/{LAB_SUB}/providers/Microsoft.Network/expressRouteCrossConnections"),
+        format!(
+            "/subscriptions/{LAB_SUB}/providers/Microsoft.Network/expressRouteCrossConnections"
+        ),
         format!("/subscriptions/{SUB_B}/providers/Microsoft.Network/expressRouteCrossConnections"),
     ] {
         let r = env.get(&env.b, &list).await;
@@ -1523,14 +2130,30 @@ async fn another_customers_circuit_looks_missing() {
 async fn providers_see_only_their_own_cross_connections() {
     let env = Env::new();
     let c = env.create_circuit(&env.a, SUB_A, "rg", "er").await;
-    let key = c["properties"]["serviceKey"].as_str().expect("key").to_owned();
+    let key = c["properties"]["serviceKey"]
+        .as_str()
+        .expect("key")
+        .to_owned();
     let circuit = circuit_path(SUB_A, "rg", "er");
     let mut eq_body = circuit_body();
-    set(&mut eq_body, "properties.serviceProviderProperties.serviceProviderName", json!("Equinix"));
-    set(&mut eq_body, "properties.serviceProviderProperties.peeringLocation", json!("London"));
-    let eq = env.put(&env.a, &circuit_path(SUB_A, "rg", "eq"), &eq_body).await;
+    set(
+        &mut eq_body,
+        "properties.serviceProviderProperties.serviceProviderName",
+        json!("Equinix"),
+    );
+    set(
+        &mut eq_body,
+        "properties.serviceProviderProperties.peeringLocation",
+        json!("London"),
+    );
+    let eq = env
+        .put(&env.a, &circuit_path(SUB_A, "rg", "eq"), &eq_body)
+        .await;
     eq.expect(201);
-    let eq_key = eq.json()["properties"]["serviceKey"].as_str().expect("key").to_owned();
+    let eq_key = eq.json()["properties"]["serviceKey"]
+        .as_str()
+        .expect("key")
+        .to_owned();
     let before = env.state();
 
     // Equinix sees its own, not the lab's.
@@ -1551,29 +2174,56 @@ async fn providers_see_only_their_own_cross_connections() {
     env.get(&env.equinix, &sneaky).await.expect(404);
     // The same body as a key that does not exist.
     let absent = env
-        .get(&env.equinix, &cross_path("12345678-1234-1234-1234-123456789012"))
+        .get(
+            &env.equinix,
+            &cross_path("12345678-1234-1234-1234-123456789012"),
+        )
         .await;
     let absent_same_name = env
-        .get(&env.lab, &format!("{}/expressRouteCrossConnections/{key}", rg_path(LAB_SUB, "CrossConnection-Nowhere")))
+        .get(
+            &env.lab,
+            &format!(
+                "{}/expressRouteCrossConnections/{key}",
+                rg_path(LAB_SUB, "CrossConnection-Nowhere")
+            ),
+        )
         .await;
     absent.expect(404);
     assert_eq!(foreign.text, absent_same_name.text);
     let r = env
-        .put(&env.equinix, &lab_cross, &json!({"properties": {"serviceProviderProvisioningState": "Provisioned"}}))
+        .put(
+            &env.equinix,
+            &lab_cross,
+            &json!({"properties": {"serviceProviderProvisioningState": "Provisioned"}}),
+        )
         .await;
     r.expect(404);
-    env.put(&env.equinix, &format!("{lab_cross}/peerings/AzurePrivatePeering"), &private_peering())
+    env.put(
+        &env.equinix,
+        &format!("{lab_cross}/peerings/AzurePrivatePeering"),
+        &private_peering(),
+    )
+    .await
+    .expect(404);
+    env.patch(&env.equinix, &lab_cross, &json!({"tags": {}}))
         .await
         .expect(404);
-    env.patch(&env.equinix, &lab_cross, &json!({"tags": {}})).await.expect(404);
-    env.delete(&env.equinix, &format!("{lab_cross}/peerings/AzurePrivatePeering"))
-        .await
-        .expect(204);
+    env.delete(
+        &env.equinix,
+        &format!("{lab_cross}/peerings/AzurePrivatePeering"),
+    )
+    .await
+    .expect(204);
     for list in [
-        format!("/subscriptions/{LAB_SUB}/providers/Microsoft.Network/expressRouteCrossConnections"),
+        format!(
+            "/subscriptions/{LAB_SUB}/providers/Microsoft.Network/expressRouteCrossConnections"
+        ),
         format!("{}/expressRouteCrossConnections", rg_path(LAB_SUB, LAB_RG)),
     ] {
-        assert_eq!(env.get(&env.equinix, &list).await.json(), json!({"value": []}));
+        assert_eq!(
+            env.get(&env.equinix, &list).await.json(),
+            json!({"value": []})
+        );
     }
     let own = env
         .get(&env.equinix, &format!("/subscriptions/{EQUINIX_SUB}/providers/Microsoft.Network/expressRouteCrossConnections"))
@@ -1585,21 +2235,36 @@ async fn providers_see_only_their_own_cross_connections() {
     let r = env.get(&env.lab, &circuit).await;
     r.expect(404);
     assert_eq!(
-        env.get(&env.lab, &format!("/subscriptions/{SUB_A}/providers/Microsoft.Network/expressRouteCircuits"))
-            .await
-            .json(),
+        env.get(
+            &env.lab,
+            &format!("/subscriptions/{SUB_A}/providers/Microsoft.Network/expressRouteCircuits")
+        )
+        .await
+        .json(),
         json!({"value": []})
     );
-    env.put(&env.lab, &circuit, &circuit_body()).await.expect(403);
+    env.put(&env.lab, &circuit, &circuit_body())
+        .await
+        .expect(403);
     env.delete(&env.lab, &circuit).await.expect(204);
     assert_eq!(env.state(), before, "nothing changed");
     // A provider's operation cannot be polled by another provider.
     let r = env
-        .put(&env.lab, &lab_cross, &json!({"properties": {"serviceProviderProvisioningState": "Provisioning"}}))
+        .put(
+            &env.lab,
+            &lab_cross,
+            &json!({"properties": {"serviceProviderProvisioningState": "Provisioning"}}),
+        )
         .await;
     r.expect(200);
     let op = r.header("azure-asyncoperation").expect("async");
-    env.raw("GET", &op, Some(&env.lab), None, &[]).await.expect(200);
-    env.raw("GET", &op, Some(&env.equinix), None, &[]).await.expect(404);
-    env.raw("GET", &op, Some(&env.a), None, &[]).await.expect(404);
+    env.raw("GET", &op, Some(&env.lab), None, &[])
+        .await
+        .expect(200);
+    env.raw("GET", &op, Some(&env.equinix), None, &[])
+        .await
+        .expect(404);
+    env.raw("GET", &op, Some(&env.a), None, &[])
+        .await
+        .expect(404);
 }

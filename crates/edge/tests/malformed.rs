@@ -5,8 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use bgp::wire::{
-    self, AsPath, AsSegment, Attributes, Capability, Context, Family, Message, Notification,
-    Open, Origin, Update, error_code, update_subcode,
+    self, AsPath, AsSegment, Attributes, Capability, Context, Family, Message, Notification, Open,
+    Origin, Update, error_code, update_subcode,
 };
 use bytes::BytesMut;
 use edge::Edge;
@@ -87,8 +87,14 @@ impl RawPeer {
             ],
         }))
         .await;
-        assert!(matches!(p.recv().await, Some(Message::Open(_))), "edge answers with OPEN");
-        assert!(matches!(p.recv().await, Some(Message::Keepalive)), "edge confirms the OPEN");
+        assert!(
+            matches!(p.recv().await, Some(Message::Open(_))),
+            "edge answers with OPEN"
+        );
+        assert!(
+            matches!(p.recv().await, Some(Message::Keepalive)),
+            "edge confirms the OPEN"
+        );
         p.send(&Message::Keepalive).await;
         p
     }
@@ -146,7 +152,11 @@ fn announce(prefix: &str, asn: u32, next_hop: Ipv4Addr) -> Message {
     })
 }
 
-async fn wait_for(edge: &Edge, what: &str, cond: impl Fn(&edge::status::EdgeStatus, &edge::status::RoutesView) -> bool) {
+async fn wait_for(
+    edge: &Edge,
+    what: &str,
+    cond: impl Fn(&edge::status::EdgeStatus, &edge::status::RoutesView) -> bool,
+) {
     let start = Instant::now();
     loop {
         let status = edge.status().await;
@@ -154,7 +164,10 @@ async fn wait_for(edge: &Edge, what: &str, cond: impl Fn(&edge::status::EdgeStat
         if cond(&status, &routes) {
             return;
         }
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}: {status:?} {routes:?}");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "timed out waiting for {what}: {status:?} {routes:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -197,7 +210,10 @@ async fn a_malformed_update_resets_only_its_own_session() {
     let mut pa = RawPeer::connect(a, port, 65001).await;
     let mut pb = RawPeer::connect(b, port, 65002).await;
     pb.send(&announce("10.2.0.0/24", 65002, b)).await;
-    wait_for(&edge, "b's route", |s, r| state(s, "b") == "Established" && has_route(r, "10.2.0.0/24", "b")).await;
+    wait_for(&edge, "b's route", |s, r| {
+        state(s, "b") == "Established" && has_route(r, "10.2.0.0/24", "b")
+    })
+    .await;
 
     // An attribute whose length runs past the attribute block after an MP_UNREACH: RFC 7606
     // §5.2 leaves no way to find the NLRI, so the session is reset (Malformed Attribute List).
@@ -206,15 +222,29 @@ async fn a_malformed_update_resets_only_its_own_session() {
         0x40, 1, 9, 0, // ORIGIN claiming 9 bytes
     ];
     pa.send_raw(&update_with_attrs(&attrs, &[])).await;
-    let n = pa.notification().await.expect("a NOTIFICATION before the close");
-    assert_eq!((n.code, n.subcode), (error_code::UPDATE_MESSAGE, update_subcode::MALFORMED_ATTRIBUTE_LIST));
+    let n = pa
+        .notification()
+        .await
+        .expect("a NOTIFICATION before the close");
+    assert_eq!(
+        (n.code, n.subcode),
+        (
+            error_code::UPDATE_MESSAGE,
+            update_subcode::MALFORMED_ATTRIBUTE_LIST
+        )
+    );
     wait_for(&edge, "a down, b untouched", |s, r| {
-        state(s, "a") != "Established" && state(s, "b") == "Established" && has_route(r, "10.2.0.0/24", "b")
+        state(s, "a") != "Established"
+            && state(s, "b") == "Established"
+            && has_route(r, "10.2.0.0/24", "b")
     })
     .await;
     // b's session is alive: it still exchanges routes.
     pb.send(&announce("10.2.1.0/24", 65002, b)).await;
-    wait_for(&edge, "b's second route", |_, r| has_route(r, "10.2.1.0/24", "b")).await;
+    wait_for(&edge, "b's second route", |_, r| {
+        has_route(r, "10.2.1.0/24", "b")
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -230,14 +260,18 @@ async fn an_update_with_a_bad_origin_is_treated_as_withdraw_and_the_session_stay
     attrs.extend_from_slice(&[0x40, 2, 6, 2, 1, 0, 0, 0xfd, 0xe9]); // AS_PATH 65001
     attrs.extend_from_slice(&[0x40, 3, 4]);
     attrs.extend_from_slice(&a.octets());
-    pa.send_raw(&update_with_attrs(&attrs, &[24, 10, 1, 0])).await;
+    pa.send_raw(&update_with_attrs(&attrs, &[24, 10, 1, 0]))
+        .await;
     wait_for(&edge, "the route withdrawn, session up", |s, r| {
         !has_route(r, "10.1.0.0/24", "a") && state(s, "a") == "Established"
     })
     .await;
     // The session still works: a good announcement is accepted again.
     pa.send(&announce("10.1.0.0/24", 65001, a)).await;
-    wait_for(&edge, "the route back", |_, r| has_route(r, "10.1.0.0/24", "a")).await;
+    wait_for(&edge, "the route back", |_, r| {
+        has_route(r, "10.1.0.0/24", "a")
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -258,7 +292,9 @@ async fn an_open_from_the_wrong_as_is_refused_with_bad_peer_as() {
     let a = Ipv4Addr::new(127, 0, 0, 6);
     let (edge, port) = start_edge(vec![peer("a", a, 65001)]).await;
     let socket = TcpSocket::new_v4().expect("socket");
-    socket.bind(SocketAddr::new(IpAddr::V4(a), 0)).expect("bind");
+    socket
+        .bind(SocketAddr::new(IpAddr::V4(a), 0))
+        .expect("bind");
     let stream = socket
         .connect(SocketAddr::from(([127, 0, 0, 1], port)))
         .await

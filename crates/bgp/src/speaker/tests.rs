@@ -1226,3 +1226,30 @@ fn routes_whose_attributes_differ_only_in_what_export_rewrites_share_one_update(
         [v4("10.1.0.0/24"), v4("10.1.1.0/24")]
     );
 }
+
+#[test]
+fn a_route_announced_and_withdrawn_within_one_burst_is_never_sent_and_its_attributes_are_freed() {
+    let (mut net, a, b) = a_and_b();
+    let baseline = net.sp.rib().pool.len();
+    // Both UPDATEs are handled before the driver flushes, as when they arrive together.
+    let mut out = net.sp.handle(
+        a,
+        Event::MessageReceived(OUT, announce(&["10.9.0.0/24"], &[A_AS])),
+    );
+    out.extend(
+        net.sp
+            .handle(a, Event::MessageReceived(OUT, withdraw(&["10.9.0.0/24"]))),
+    );
+    out.extend(net.sp.flush());
+    assert!(
+        messages_to(&out, b).is_empty(),
+        "B hears nothing: {:?}",
+        messages_to(&out, b)
+    );
+    assert_eq!(
+        net.sp.rib().pool.len(),
+        baseline,
+        "the attribute set is released"
+    );
+    assert_eq!(net.counters(b, Family::Ipv4Unicast).advertised, 0);
+}

@@ -148,8 +148,14 @@ impl Env {
         headers: &[(&str, &str)],
     ) -> Resp {
         let text = body.map(Value::to_string);
-        self.raw(method, &with_api(path), Some(token), text.as_deref(), headers)
-            .await
+        self.raw(
+            method,
+            &with_api(path),
+            Some(token),
+            text.as_deref(),
+            headers,
+        )
+        .await
     }
 
     pub async fn get(&self, token: &str, path: &str) -> Resp {
@@ -227,7 +233,11 @@ impl Env {
             "an error has a message: {}",
             r.text
         );
-        assert_eq!(self.state(), before, "rejected {method} {path} changed the store");
+        assert_eq!(
+            self.state(),
+            before,
+            "rejected {method} {path} changed the store"
+        );
         let get_after = self.get(&self.admin, check).await;
         assert_eq!(get_after.status, get_before.status);
         assert_eq!(
