@@ -5,6 +5,8 @@
 //! - `causeway edge --config FILE` runs an edge router from a static file;
 //! - `causeway edge status|routes` read a running edge's status endpoint.
 
+mod client;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -38,6 +40,9 @@ enum Command {
     },
     /// Run an edge router, or query a running one.
     Edge(EdgeArgs),
+    /// Client commands shaped like `az network express-route` (see client/mod.rs).
+    #[command(flatten)]
+    Client(Box<client::ClientCommand>),
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +134,7 @@ fn main() -> anyhow::Result<()> {
                 bail!("use `causeway edge --config FILE` to run, or `causeway edge status|routes`")
             }
         },
+        Command::Client(command) => client::run(*command),
     }
 }
 

@@ -8,6 +8,7 @@
 //!
 //! [[domain]]                       # one routing domain per circuit
 //! name = "circuit-a"
+//! namespace = "cust-a"             # optional: the network namespace of its sessions
 //! originate = ["10.100.0.0/16", "2001:db8:100::/48"]
 //!
 //! [[domain.peer]]
@@ -19,6 +20,7 @@
 //! max_prefixes = { ipv4 = 4000, ipv6 = 100 }   # optional, per family, counted after import
 //! prepend = 0                      # extra own-AS prepends on export (maintenance drain)
 //! passive = false                  # only accept, never connect
+//! shutdown = false                 # administratively down (Cease, RFC 9003 message)
 //! hold_time = 180                  # seconds, default 180 as on Azure's MSEEs; 0 disables keepalives
 //! connect_retry = 5                # seconds, default 5 (backoff doubles after errors up to 120)
 //! families = ["ipv4", "ipv6"]      # default: both
@@ -52,6 +54,11 @@ pub struct EdgeConfig {
 #[serde(deny_unknown_fields)]
 pub struct DomainConfig {
     pub name: String,
+    /// The network namespace the domain's sessions live in (default: the edge's own). Each
+    /// namespace gets its own listeners, so domains in different namespaces may reuse the
+    /// same peer addresses.
+    #[serde(default)]
+    pub namespace: Option<String>,
     #[serde(default, with = "prefix_list")]
     pub originate: Vec<Prefix>,
     #[serde(default, rename = "peer")]
@@ -72,6 +79,9 @@ pub struct PeerConfig {
     pub prepend: u8,
     #[serde(default)]
     pub passive: bool,
+    /// Administratively down: the session is closed with Cease / Administrative Shutdown.
+    #[serde(default)]
+    pub shutdown: bool,
     #[serde(default = "default_hold_time")]
     pub hold_time: u16,
     #[serde(default = "default_connect_retry")]
@@ -176,9 +186,9 @@ impl EdgeConfig {
                         d.name, p.name
                     ));
                 }
-                if !addresses.insert(p.address) {
+                if !addresses.insert((d.namespace.clone(), p.address)) {
                     return bad(format!(
-                        "peer address {} is used twice: a session is identified by its peer address",
+                        "peer address {} is used twice in one namespace: a session is identified by its peer address",
                         p.address
                     ));
                 }

@@ -265,17 +265,31 @@ fn interval(every: Duration) -> tokio::time::Interval {
     i
 }
 
-/// Opens an outgoing BGP connection: MD5 key and local address set before `connect`.
+/// Opens an outgoing BGP connection from namespace `ns`: MD5 key and local address set
+/// before `connect`.
 pub async fn connect(
+    ns: Option<String>,
     peer: SocketAddr,
     local: Option<IpAddr>,
     md5_key: Option<&[u8]>,
     timeout: Duration,
 ) -> io::Result<TcpStream> {
-    let socket = match peer {
-        SocketAddr::V4(_) => TcpSocket::new_v4()?,
-        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    use socket2::{Domain, Protocol, Socket, Type};
+    let domain = if peer.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
     };
+    let socket = tokio::task::spawn_blocking(move || {
+        crate::netns::run_in(ns.as_deref(), move || {
+            let s = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+            s.set_nonblocking(true)?;
+            Ok(std::net::TcpStream::from(s))
+        })
+    })
+    .await
+    .map_err(io::Error::other)??;
+    let socket = TcpSocket::from_std_stream(socket);
     if let Some(key) = md5_key {
         md5::set_key(&socket, peer.ip(), Some(key))?;
     }
@@ -288,8 +302,13 @@ pub async fn connect(
     }
 }
 
-/// A listening socket on all addresses of one family.
-pub fn listen(v6: bool, port: u16) -> io::Result<TcpListener> {
+/// A listening socket on all addresses of one family, inside namespace `ns`.
+pub fn listen(ns: Option<&str>, v6: bool, port: u16) -> io::Result<TcpListener> {
+    let std = crate::netns::run_in(ns, move || listen_here(v6, port))?;
+    TcpListener::from_std(std)
+}
+
+fn listen_here(v6: bool, port: u16) -> io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let (domain, addr): (Domain, SocketAddr) = if v6 {
         (
@@ -310,5 +329,5 @@ pub fn listen(v6: bool, port: u16) -> io::Result<TcpListener> {
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
-    TcpListener::from_std(socket.into())
+    Ok(socket.into())
 }

@@ -100,6 +100,7 @@ struct PeerRuntime {
     up_since: Option<Instant>,
     md5_key: Option<String>,
     local_address: Option<IpAddr>,
+    shutdown: bool,
 }
 
 struct Domain {
@@ -418,10 +419,11 @@ impl Domain {
         let attempt = rt.attempt;
         let key = rt.md5_key.clone();
         let local = rt.local_address;
+        let ns = self.config.namespace.clone();
         let tx = self.tx.clone();
         tokio::spawn(async move {
             let result =
-                conn::connect(addr, local, key.as_deref().map(str::as_bytes), timeout).await;
+                conn::connect(ns, addr, local, key.as_deref().map(str::as_bytes), timeout).await;
             let _ = tx
                 .send(DomainMsg::Connected {
                     peer: idx,
@@ -464,21 +466,34 @@ impl Domain {
                         rt.md5_key != p.md5_key || rt.local_address != p.local_address;
                     rt.md5_key = p.md5_key.clone();
                     rt.local_address = p.local_address;
+                    let shutdown_changed = rt.shutdown != p.shutdown;
+                    rt.shutdown = p.shutdown;
                     let mut out = self.speaker.update_peer(idx, wanted);
-                    if transport_changed {
+                    if transport_changed && !p.shutdown {
                         out.extend(
                             self.speaker
                                 .set_admin_down(idx, true, "configuration changed"),
                         );
                         out.extend(self.speaker.set_admin_down(idx, false, ""));
                     }
+                    if shutdown_changed {
+                        out.extend(self.speaker.set_admin_down(
+                            idx,
+                            p.shutdown,
+                            "peering disabled",
+                        ));
+                    }
                     self.execute(out);
                 }
                 None => {
-                    let (idx, out) = self.speaker.add_peer(wanted);
+                    let (idx, mut out) = self.speaker.add_peer(wanted);
                     let rt = self.peers.entry(idx).or_default();
                     rt.md5_key = p.md5_key.clone();
                     rt.local_address = p.local_address;
+                    rt.shutdown = p.shutdown;
+                    if p.shutdown {
+                        out.extend(self.speaker.set_admin_down(idx, true, "peering disabled"));
+                    }
                     self.execute(out);
                 }
             }

@@ -13,13 +13,16 @@
 //!
 //! SIGHUP reloads the file and applies only what changed (see [`Edge::reload`]).
 
+pub mod agent;
 pub mod config;
 pub mod conn;
 pub mod domain;
+pub mod lab;
 pub mod md5;
+pub mod netns;
 pub mod status;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -32,7 +35,9 @@ use crate::config::EdgeConfig;
 use crate::domain::{DomainHandle, DomainMsg};
 use crate::status::{DomainRoutes, EdgeStatus, RoutesView};
 
-type AddressMap = Arc<RwLock<HashMap<IpAddr, mpsc::Sender<DomainMsg>>>>;
+/// A namespace name, or `None` for the edge's own.
+type Namespace = Option<String>;
+type AddressMap = Arc<RwLock<HashMap<(Namespace, IpAddr), mpsc::Sender<DomainMsg>>>>;
 
 /// A running edge; cheap to clone.
 #[derive(Debug, Clone)]
@@ -45,32 +50,39 @@ pub struct Edge {
 struct Running {
     config: EdgeConfig,
     domains: BTreeMap<String, DomainHandle>,
-    listeners: Vec<Arc<TcpListener>>,
-    accept_tasks: Vec<tokio::task::JoinHandle<()>>,
+    listeners: HashMap<Namespace, Listeners>,
+}
+
+/// The BGP listeners of one namespace (IPv4, and IPv6 where available).
+#[derive(Debug)]
+struct Listeners {
+    sockets: Vec<Arc<TcpListener>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Listeners {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
 }
 
 impl Edge {
     /// Binds the BGP listeners and starts every routing domain.
     pub async fn start(config: EdgeConfig) -> anyhow::Result<Edge> {
-        let addresses: AddressMap = Arc::default();
-        let mut running = Running {
-            config: config.clone(),
-            domains: BTreeMap::new(),
-            listeners: Vec::new(),
-            accept_tasks: Vec::new(),
-        };
-        bind_listeners(&mut running, &addresses, config.listen_port)?;
         let edge = Edge {
-            inner: Arc::new(Mutex::new(running)),
-            addresses,
+            inner: Arc::new(Mutex::new(Running {
+                config: EdgeConfig {
+                    domains: Vec::new(),
+                    ..config.clone()
+                },
+                domains: BTreeMap::new(),
+                listeners: HashMap::new(),
+            })),
+            addresses: Arc::default(),
         };
-        {
-            let mut running = edge.inner.lock().await;
-            for d in &config.domains {
-                edge.start_domain(&mut running, d.clone());
-            }
-            edge.refresh_addresses(&running);
-        }
+        edge.reload(config).await?;
         Ok(edge)
     }
 
@@ -80,16 +92,36 @@ impl Edge {
         running.domains.insert(d.name.clone(), handle);
     }
 
-    /// Rebuilds the address → domain map and the MD5 keys on the listeners.
+    /// Opens listeners for every namespace a domain uses and closes those no longer used.
+    fn refresh_listeners(&self, running: &mut Running) -> anyhow::Result<()> {
+        let wanted: HashSet<Namespace> = running
+            .config
+            .domains
+            .iter()
+            .map(|d| d.namespace.clone())
+            .collect();
+        running.listeners.retain(|ns, _| wanted.contains(ns));
+        for ns in wanted {
+            if running.listeners.contains_key(&ns) {
+                continue;
+            }
+            let l = bind_listeners(&self.addresses, ns.clone(), running.config.listen_port)?;
+            running.listeners.insert(ns, l);
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the (namespace, address) → domain map and the MD5 keys on the listeners.
     fn refresh_addresses(&self, running: &Running) {
         let mut map = HashMap::new();
         for d in &running.config.domains {
             let Some(h) = running.domains.get(&d.name) else {
                 continue;
             };
+            let listeners = running.listeners.get(&d.namespace);
             for p in &d.peers {
-                map.insert(p.address, h.tx.clone());
-                for l in &running.listeners {
+                map.insert((d.namespace.clone(), p.address), h.tx.clone());
+                for l in listeners.iter().flat_map(|l| &l.sockets) {
                     let family_matches = l
                         .local_addr()
                         .is_ok_and(|a| a.is_ipv4() == p.address.is_ipv4());
@@ -106,10 +138,10 @@ impl Edge {
             &mut *self.addresses.write().unwrap_or_else(|e| e.into_inner()),
             map,
         );
-        // Keys of peers that are gone are removed from the listeners.
+        // Keys of peers that are gone are removed from the listeners still open.
         let current = self.addresses.read().unwrap_or_else(|e| e.into_inner());
-        for addr in old.keys().filter(|a| !current.contains_key(a)) {
-            for l in &running.listeners {
+        for (ns, addr) in old.keys().filter(|k| !current.contains_key(*k)) {
+            for l in running.listeners.get(ns).iter().flat_map(|l| &l.sockets) {
                 if l.local_addr().is_ok_and(|a| a.is_ipv4() == addr.is_ipv4()) {
                     let _ = md5::set_key(&**l, *addr, None);
                 }
@@ -156,8 +188,10 @@ impl Edge {
 
     /// Applies a new configuration, changing only what differs: domains added or removed,
     /// peers within a domain classified by the domain itself. A change of local AS, router
-    /// id or port restarts everything, as it changes every session.
+    /// id or port restarts everything, as it changes every session; a domain that moves to
+    /// another namespace restarts alone.
     pub async fn reload(&self, new: EdgeConfig) -> anyhow::Result<()> {
+        new.validate()?;
         let mut running = self.inner.lock().await;
         let old = running.config.clone();
         let global_change = old.local_as != new.local_as
@@ -171,34 +205,31 @@ impl Edge {
             for (_, h) in domains {
                 h.shutdown().await;
             }
-            if old.listen_port != new.listen_port {
-                for t in running.accept_tasks.drain(..) {
-                    t.abort();
-                }
-                running.listeners.clear();
-                bind_listeners(&mut running, &self.addresses, new.listen_port)?;
+            running.listeners.clear();
+        }
+        let names: Vec<String> = running.domains.keys().cloned().collect();
+        for name in names {
+            let keep = new
+                .domains
+                .iter()
+                .find(|d| d.name == name)
+                .is_some_and(|d| {
+                    old.domains
+                        .iter()
+                        .any(|o| o.name == name && o.namespace == d.namespace)
+                });
+            if !keep && let Some(h) = running.domains.remove(&name) {
+                h.shutdown().await;
             }
-            running.config = new.clone();
-            for d in &new.domains {
-                self.start_domain(&mut running, d.clone());
-            }
-        } else {
-            running.config = new.clone();
-            let names: Vec<String> = running.domains.keys().cloned().collect();
-            for name in names {
-                if !new.domains.iter().any(|d| d.name == name)
-                    && let Some(h) = running.domains.remove(&name)
-                {
-                    h.shutdown().await;
+        }
+        running.config = new.clone();
+        self.refresh_listeners(&mut running)?;
+        for d in &new.domains {
+            match running.domains.get(&d.name) {
+                Some(h) => {
+                    let _ = h.tx.send(DomainMsg::Reconfigure(Box::new(d.clone()))).await;
                 }
-            }
-            for d in &new.domains {
-                match running.domains.get(&d.name) {
-                    Some(h) => {
-                        let _ = h.tx.send(DomainMsg::Reconfigure(Box::new(d.clone()))).await;
-                    }
-                    None => self.start_domain(&mut running, d.clone()),
-                }
+                None => self.start_domain(&mut running, d.clone()),
             }
         }
         self.refresh_addresses(&running);
@@ -208,9 +239,7 @@ impl Edge {
     /// Ends every session with a Cease and stops the domains.
     pub async fn shutdown(&self) {
         let mut running = self.inner.lock().await;
-        for t in running.accept_tasks.drain(..) {
-            t.abort();
-        }
+        running.listeners.clear();
         let domains = std::mem::take(&mut running.domains);
         for (_, h) in domains {
             h.shutdown().await;
@@ -218,24 +247,26 @@ impl Edge {
     }
 }
 
-fn bind_listeners(running: &mut Running, addresses: &AddressMap, port: u16) -> anyhow::Result<()> {
-    let v4 =
-        conn::listen(false, port).with_context(|| format!("cannot listen on 0.0.0.0:{port}"))?;
-    let mut listeners = vec![Arc::new(v4)];
-    match conn::listen(true, port) {
-        Ok(v6) => listeners.push(Arc::new(v6)),
+fn bind_listeners(addresses: &AddressMap, ns: Namespace, port: u16) -> anyhow::Result<Listeners> {
+    let v4 = conn::listen(ns.as_deref(), false, port).with_context(|| {
+        format!(
+            "cannot listen on 0.0.0.0:{port} in namespace {}",
+            ns.as_deref().unwrap_or("(own)")
+        )
+    })?;
+    let mut sockets = vec![Arc::new(v4)];
+    match conn::listen(ns.as_deref(), true, port) {
+        Ok(v6) => sockets.push(Arc::new(v6)),
         Err(e) => tracing::warn!("no IPv6 listener on port {port}: {e}"),
     }
-    for l in &listeners {
-        running
-            .accept_tasks
-            .push(tokio::spawn(accept_loop(l.clone(), addresses.clone())));
-    }
-    running.listeners = listeners;
-    Ok(())
+    let tasks = sockets
+        .iter()
+        .map(|l| tokio::spawn(accept_loop(l.clone(), ns.clone(), addresses.clone())))
+        .collect();
+    Ok(Listeners { sockets, tasks })
 }
 
-async fn accept_loop(listener: Arc<TcpListener>, addresses: AddressMap) {
+async fn accept_loop(listener: Arc<TcpListener>, ns: Namespace, addresses: AddressMap) {
     loop {
         let (stream, remote) = match listener.accept().await {
             Ok(x) => x,
@@ -252,7 +283,7 @@ async fn accept_loop(listener: Arc<TcpListener>, addresses: AddressMap) {
         let tx = addresses
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&ip)
+            .get(&(ns.clone(), ip))
             .cloned();
         match tx {
             Some(tx) => {

@@ -27,6 +27,7 @@ fn peer(name: &str, addr: Ipv4Addr, remote_as: u32) -> PeerConfig {
         max_prefixes: MaxPrefixes::default(),
         prepend: 0,
         passive: true,
+        shutdown: false,
         hold_time: 30,
         connect_retry: 1,
         families: vec![FamilyName::Ipv4],
@@ -49,6 +50,7 @@ async fn start_edge(peers: Vec<PeerConfig>) -> (Edge, u16) {
         status_listen: "127.0.0.1:0".parse().expect("address"),
         domains: vec![DomainConfig {
             name: "d".into(),
+            namespace: None,
             originate: Vec::new(),
             peers,
         }],

@@ -1,0 +1,417 @@
+//! The edge agent: follows the control plane's desired state and reports live state back.
+//!
+//! Data flow: [`ControlLink::desired`] hands over a new [`EdgeDesired`] when its generation
+//! moves → [`Agent::reconcile`] compares it with what runs, builds or removes each circuit's
+//! kernel side (namespace, cross-connect or port attachment, addresses; see [`crate::lab`]),
+//! then reloads the BGP [`Edge`] with one routing domain per circuit peering → every few
+//! seconds [`Agent::report`] gathers sessions, routes, ARP and counters into an
+//! [`EdgeReport`] for [`ControlLink::report`].
+//!
+//! Restarting either side converges with no manual step: the agent rebuilds from the desired
+//! state (every kernel step is idempotent), and the control plane keeps serving it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use api::{
+    Attachment, CircuitDesired, CircuitReport, EdgeDesired, EdgeReport, PeeringDesired,
+    PeeringReport, RouteReport, SessionReport,
+};
+use bgp::wire::Prefix;
+use tokio::sync::Mutex;
+
+use crate::Edge;
+use crate::config::{DomainConfig, EdgeConfig, FamilyName, MaxPrefixes, PeerConfig};
+use crate::lab;
+
+/// Hold time offered to customers, as on Azure's MSEEs (keepalive 60 s).
+pub const HOLD_TIME: u16 = 180;
+
+/// How the agent reaches the control plane (in-process in `causeway serve`, HTTPS otherwise).
+pub trait ControlLink: Send + Sync + 'static {
+    /// The desired state once its generation is past `after` (waits for a change; may return
+    /// the current state early, e.g. on a timeout).
+    fn desired(&self, after: u64) -> impl Future<Output = anyhow::Result<EdgeDesired>> + Send;
+    fn report(&self, report: EdgeReport) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// The kernel names of one circuit's link on this edge.
+fn edge_ifname(peering: &PeeringDesired) -> &'static str {
+    if peering.name.eq_ignore_ascii_case("MicrosoftPeering") {
+        "cust1"
+    } else {
+        "cust0"
+    }
+}
+
+fn customer_ifname(peering: &PeeringDesired) -> &'static str {
+    if peering.name.eq_ignore_ascii_case("MicrosoftPeering") {
+        "ce1"
+    } else {
+        "ce0"
+    }
+}
+
+/// The routing domain of one circuit peering.
+fn domain_name(c: &CircuitDesired, p: &PeeringDesired) -> String {
+    format!("{}/{}", c.service_key, p.name)
+}
+
+#[derive(Debug, Default)]
+struct State {
+    applied: Option<EdgeDesired>,
+    /// Per circuit (service key): why it is not fully realized, if it is not.
+    errors: HashMap<String, String>,
+}
+
+/// One edge following the control plane.
+#[derive(Debug)]
+pub struct Agent {
+    name: String,
+    edge: Edge,
+    net_admin: bool,
+    state: Mutex<State>,
+}
+
+impl Agent {
+    /// An agent driving `edge` (which should start with no domains).
+    pub fn new(name: String, edge: Edge) -> Agent {
+        Agent {
+            name,
+            edge,
+            net_admin: crate::netns::have_net_admin(),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Follows `link` until the task is dropped.
+    pub async fn run<L: ControlLink>(self: std::sync::Arc<Self>, link: std::sync::Arc<L>) {
+        let reporter = {
+            let agent = self.clone();
+            let link = link.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(2));
+                loop {
+                    tick.tick().await;
+                    let report = agent.report().await;
+                    if let Err(e) = link.report(report).await {
+                        tracing::warn!(edge = %agent.name, "cannot report to the control plane: {e:#}");
+                    }
+                }
+            })
+        };
+        let _reporter = AbortOnDrop(reporter);
+        let mut after = 0;
+        loop {
+            match link.desired(after).await {
+                Ok(desired) => {
+                    after = desired.generation;
+                    self.reconcile(desired).await;
+                }
+                Err(e) => {
+                    tracing::warn!(edge = %self.name, "cannot fetch desired state: {e:#}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Brings the kernel and the BGP edge to `desired`.
+    pub async fn reconcile(&self, desired: EdgeDesired) {
+        let mut state = self.state.lock().await;
+        let old: BTreeMap<String, CircuitDesired> = state
+            .applied
+            .iter()
+            .flat_map(|d| d.circuits.iter())
+            .map(|c| (c.service_key.clone(), c.clone()))
+            .collect();
+        let new: BTreeMap<String, CircuitDesired> = desired
+            .circuits
+            .iter()
+            .map(|c| (c.service_key.clone(), c.clone()))
+            .collect();
+        let mut errors = HashMap::new();
+        // Kernel side of new and changed circuits first, so their domains find their links.
+        for (key, c) in &new {
+            if let Err(e) = self.build(c, old.get(key)) {
+                tracing::warn!(edge = %self.name, circuit = %c.id, "{e}");
+                errors.insert(key.clone(), e);
+            }
+        }
+        let config = self.edge_config(&desired, &errors);
+        if let Err(e) = self.edge.reload(config).await {
+            tracing::error!(edge = %self.name, "cannot apply the BGP configuration: {e:#}");
+        }
+        // Removed circuits: sessions are gone now; remove their kernel side.
+        for (key, c) in &old {
+            if !new.contains_key(key) {
+                self.teardown(c);
+            }
+        }
+        state.errors = errors;
+        state.applied = Some(desired);
+    }
+
+    fn build(&self, c: &CircuitDesired, old: Option<&CircuitDesired>) -> Result<(), String> {
+        if !self.net_admin {
+            return Err("this edge lacks CAP_NET_ADMIN: it cannot create the circuit's namespace and links (run it as root or grant the capability)".into());
+        }
+        lab::ensure_namespace(&c.namespace).map_err(|e| e.to_string())?;
+        // Peerings that went away lose their link.
+        if let Some(old) = old {
+            for p in &old.peerings {
+                if !c.peerings.iter().any(|q| q.name == p.name) {
+                    let _ = lab::remove_link(&c.namespace, edge_ifname(p));
+                    if let Attachment::Lab { customer_namespace } = &old.attachment {
+                        let _ = lab::remove_link(customer_namespace, customer_ifname(p));
+                    }
+                }
+            }
+        }
+        for p in &c.peerings {
+            let ifname = edge_ifname(p);
+            match &c.attachment {
+                Attachment::Lab { customer_namespace } => {
+                    lab::ensure_namespace(customer_namespace).map_err(|e| e.to_string())?;
+                    lab::ensure_cross_connect(
+                        &c.namespace,
+                        ifname,
+                        customer_namespace,
+                        customer_ifname(p),
+                    )
+                    .map_err(|e| e.to_string())?;
+                }
+                Attachment::Interface {
+                    ifname: port,
+                    encapsulation,
+                } => {
+                    lab::ensure_port_attachment(
+                        &c.namespace,
+                        ifname,
+                        port,
+                        *encapsulation,
+                        p.vlan_id,
+                    )
+                    .map_err(|e| e.to_string())?;
+                }
+            }
+            for a in [p.ipv4, p.ipv6].into_iter().flatten() {
+                lab::ensure_address(&c.namespace, ifname, a.local, a.prefix_len)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn teardown(&self, c: &CircuitDesired) {
+        if let Attachment::Lab { customer_namespace } = &c.attachment
+            && let Err(e) = lab::delete_namespace(customer_namespace)
+        {
+            tracing::warn!(edge = %self.name, "{e}");
+        }
+        if let Err(e) = lab::delete_namespace(&c.namespace) {
+            tracing::warn!(edge = %self.name, "{e}");
+        }
+    }
+
+    /// One routing domain per circuit peering, with an IPv4 and an IPv6 session as configured.
+    fn edge_config(&self, d: &EdgeDesired, errors: &HashMap<String, String>) -> EdgeConfig {
+        let mut domains = Vec::new();
+        for c in &d.circuits {
+            if errors.contains_key(&c.service_key) {
+                continue;
+            }
+            let originate: Vec<Prefix> = c
+                .advertise
+                .iter()
+                .filter_map(|s| match s.parse::<ipnet::IpNet>().ok()?.trunc() {
+                    ipnet::IpNet::V4(n) => Some(Prefix::V4(n)),
+                    ipnet::IpNet::V6(n) => Some(Prefix::V6(n)),
+                })
+                .collect();
+            for p in &c.peerings {
+                let mut peers = Vec::new();
+                for (family, addrs) in [(FamilyName::Ipv4, p.ipv4), (FamilyName::Ipv6, p.ipv6)] {
+                    let Some(a) = addrs else { continue };
+                    peers.push(PeerConfig {
+                        name: format!(
+                            "{}-{}",
+                            c.role.as_str(),
+                            if family == FamilyName::Ipv4 {
+                                "v4"
+                            } else {
+                                "v6"
+                            }
+                        ),
+                        address: a.peer,
+                        local_address: Some(a.local),
+                        remote_as: p.peer_asn,
+                        md5_key: p.md5_key.clone(),
+                        max_prefixes: MaxPrefixes {
+                            ipv4: Some(p.max_prefixes_v4),
+                            ipv6: Some(p.max_prefixes_v6),
+                        },
+                        prepend: c.prepend,
+                        passive: false,
+                        shutdown: !p.enabled,
+                        hold_time: HOLD_TIME,
+                        connect_retry: 5,
+                        families: vec![family],
+                    });
+                }
+                domains.push(DomainConfig {
+                    name: domain_name(c, p),
+                    namespace: Some(c.namespace.clone()),
+                    originate: originate.clone(),
+                    peers,
+                });
+            }
+        }
+        EdgeConfig {
+            local_as: d.local_as,
+            router_id: d.router_id,
+            listen_port: 179,
+            status_listen: "127.0.0.1:0".parse().expect("invariant: a valid address"),
+            domains,
+        }
+    }
+
+    /// Live state of every circuit this edge carries.
+    pub async fn report(&self) -> EdgeReport {
+        let (applied, errors) = {
+            let s = self.state.lock().await;
+            (s.applied.clone(), s.errors.clone())
+        };
+        let Some(applied) = applied else {
+            return EdgeReport {
+                edge: self.name.clone(),
+                net_admin: self.net_admin,
+                ..EdgeReport::default()
+            };
+        };
+        let status = self.edge.status().await;
+        let routes = self.edge.routes(None).await;
+        let mut circuits = Vec::new();
+        for c in &applied.circuits {
+            let mut peerings = Vec::new();
+            for p in &c.peerings {
+                let name = domain_name(c, p);
+                let sessions = status
+                    .domains
+                    .iter()
+                    .find(|d| d.name == name)
+                    .map(|d| {
+                        d.peers
+                            .iter()
+                            .map(|s| {
+                                let v6 = s.address.is_ipv6();
+                                let counters = if v6 {
+                                    &s.prefixes.ipv6
+                                } else {
+                                    &s.prefixes.ipv4
+                                };
+                                SessionReport {
+                                    neighbor: s.address.to_string(),
+                                    remote_as: s.remote_as,
+                                    state: s.state.clone(),
+                                    uptime_secs: s.uptime_secs,
+                                    prefixes_received: counters.received,
+                                    prefixes_accepted: counters.accepted,
+                                    prefixes_advertised: counters.advertised,
+                                    last_error: s.last_error.clone(),
+                                    family: if v6 { "ipv6" } else { "ipv4" }.into(),
+                                }
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let local: Vec<IpAddr> = [p.ipv4, p.ipv6]
+                    .into_iter()
+                    .flatten()
+                    .map(|a| a.local)
+                    .collect();
+                let route_reports = routes
+                    .domains
+                    .iter()
+                    .find(|d| d.name == name)
+                    .map(|d| {
+                        d.routes
+                            .iter()
+                            .filter(|r| r.best)
+                            .map(|r| {
+                                let learned = r.peer != "local";
+                                RouteReport {
+                                    network: r.prefix.clone(),
+                                    next_hop: r
+                                        .next_hop
+                                        .map(|n| n.to_string())
+                                        .or_else(|| local.first().map(IpAddr::to_string))
+                                        .unwrap_or_default(),
+                                    as_path: r.as_path.clone(),
+                                    local_pref: r.local_pref,
+                                    learned,
+                                }
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let ifname = edge_ifname(p);
+                let (bytes_in, bytes_out) = if self.net_admin && lab::namespace_exists(&c.namespace)
+                {
+                    lab::counters(&c.namespace, ifname).unwrap_or((0, 0))
+                } else {
+                    (0, 0)
+                };
+                let arp = if self.net_admin && lab::namespace_exists(&c.namespace) {
+                    lab::neighbours(&c.namespace, ifname).unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                peerings.push(PeeringReport {
+                    name: p.name.clone(),
+                    sessions,
+                    routes: route_reports,
+                    arp,
+                    bytes_in,
+                    bytes_out,
+                });
+            }
+            circuits.push(CircuitReport {
+                service_key: c.service_key.clone(),
+                role: Some(c.role),
+                namespace: c.namespace.clone(),
+                customer_namespace: match &c.attachment {
+                    Attachment::Lab { customer_namespace } => Some(customer_namespace.clone()),
+                    Attachment::Interface { .. } => None,
+                },
+                error: errors.get(&c.service_key).cloned(),
+                peerings,
+            });
+        }
+        EdgeReport {
+            edge: self.name.clone(),
+            generation: applied.generation,
+            net_admin: self.net_admin,
+            circuits,
+        }
+    }
+
+    /// Removes every circuit this agent built (namespaces and links), e.g. at shutdown.
+    pub async fn clear(&self) {
+        let state = self.state.lock().await;
+        if let Some(applied) = &state.applied {
+            for c in &applied.circuits {
+                self.teardown(c);
+            }
+        }
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -1,0 +1,231 @@
+//! Kernel plumbing for circuits: namespaces, cross-connects and port attachments, addresses,
+//! interface counters and neighbour tables, through iproute2 (`ip`).
+//!
+//! Every function is idempotent (ensure / remove), so the agent can reconcile by calling them
+//! again after a crash or restart, and every failure carries the command and what it said.
+
+use std::net::IpAddr;
+use std::process::Command;
+
+use api::{ArpReport, Encapsulation};
+
+#[derive(Debug, thiserror::Error)]
+#[error("{command}: {message}")]
+pub struct LabError {
+    pub command: String,
+    pub message: String,
+}
+
+type R<T> = Result<T, LabError>;
+
+/// Runs `ip ARGS`; the error names the command and its stderr.
+fn ip(args: &[&str]) -> R<String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| LabError {
+            command: format!("ip {}", args.join(" ")),
+            message: format!("cannot run ip: {e}"),
+        })?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(LabError {
+            command: format!("ip {}", args.join(" ")),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        })
+    }
+}
+
+pub fn namespace_exists(name: &str) -> bool {
+    crate::netns::path(name).exists()
+}
+
+/// Creates a namespace with its loopback up (nothing when it exists).
+pub fn ensure_namespace(name: &str) -> R<()> {
+    if !namespace_exists(name) {
+        ip(&["netns", "add", name])?;
+    }
+    ip(&["-n", name, "link", "set", "lo", "up"])?;
+    Ok(())
+}
+
+/// Deletes a namespace and everything in it (nothing when it is gone).
+pub fn delete_namespace(name: &str) -> R<()> {
+    if namespace_exists(name) {
+        ip(&["netns", "del", name])?;
+    }
+    Ok(())
+}
+
+pub fn link_exists(ns: &str, ifname: &str) -> bool {
+    ip(&["-n", ns, "link", "show", "dev", ifname]).is_ok()
+}
+
+/// A veth cross-connect: `edge_if` in `edge_ns`, `customer_if` in `customer_ns`, both up.
+pub fn ensure_cross_connect(
+    edge_ns: &str,
+    edge_if: &str,
+    customer_ns: &str,
+    customer_if: &str,
+) -> R<()> {
+    if link_exists(edge_ns, edge_if) && link_exists(customer_ns, customer_if) {
+        return set_up(edge_ns, edge_if);
+    }
+    // A half-made pair from an interrupted run is removed first.
+    remove_link(edge_ns, edge_if)?;
+    remove_link(customer_ns, customer_if)?;
+    let tmp = temp_name();
+    let tmp_peer = temp_name();
+    ip(&[
+        "link", "add", &tmp, "type", "veth", "peer", "name", &tmp_peer,
+    ])?;
+    let moved = ip(&[
+        "link", "set", "dev", &tmp, "netns", edge_ns, "name", edge_if,
+    ])
+    .and_then(|_| {
+        ip(&[
+            "link",
+            "set",
+            "dev",
+            &tmp_peer,
+            "netns",
+            customer_ns,
+            "name",
+            customer_if,
+        ])
+    });
+    if let Err(e) = moved {
+        let _ = ip(&["link", "del", &tmp]);
+        return Err(e);
+    }
+    set_up(customer_ns, customer_if)?;
+    set_up(edge_ns, edge_if)
+}
+
+/// Moves a port (or a VLAN subinterface of it, per the encapsulation) into `ns` as `name`.
+pub fn ensure_port_attachment(
+    ns: &str,
+    name: &str,
+    port: &str,
+    encapsulation: Encapsulation,
+    vlan: u16,
+) -> R<()> {
+    if link_exists(ns, name) {
+        return set_up(ns, name);
+    }
+    match encapsulation {
+        Encapsulation::Untagged => {
+            ip(&["link", "set", "dev", port, "netns", ns, "name", name])?;
+        }
+        Encapsulation::Dot1q => {
+            let tmp = temp_name();
+            let vid = vlan.to_string();
+            ip(&[
+                "link", "add", "link", port, "name", &tmp, "type", "vlan", "id", &vid,
+            ])
+            .map_err(explain_vlan)?;
+            ip(&["link", "set", "dev", &tmp, "netns", ns, "name", name])?;
+        }
+        Encapsulation::Qinq { stag } => {
+            let outer = format!("{port}.{stag}");
+            if ip(&["link", "show", "dev", &outer]).is_err() {
+                let s = stag.to_string();
+                ip(&[
+                    "link", "add", "link", port, "name", &outer, "type", "vlan", "proto",
+                    "802.1ad", "id", &s,
+                ])
+                .map_err(explain_vlan)?;
+                ip(&["link", "set", "dev", &outer, "up"])?;
+            }
+            let tmp = temp_name();
+            let vid = vlan.to_string();
+            ip(&[
+                "link", "add", "link", &outer, "name", &tmp, "type", "vlan", "id", &vid,
+            ])
+            .map_err(explain_vlan)?;
+            ip(&["link", "set", "dev", &tmp, "netns", ns, "name", name])?;
+        }
+    }
+    set_up(ns, name)
+}
+
+fn explain_vlan(mut e: LabError) -> LabError {
+    if e.message.contains("Unknown device type") || e.message.contains("not supported") {
+        e.message = format!(
+            "{} (this kernel lacks 802.1Q VLAN support: module 8021q)",
+            e.message
+        );
+    }
+    e
+}
+
+fn set_up(ns: &str, ifname: &str) -> R<()> {
+    ip(&["-n", ns, "link", "set", "dev", ifname, "up"]).map(|_| ())
+}
+
+/// Removes an interface (nothing when it is gone).
+pub fn remove_link(ns: &str, ifname: &str) -> R<()> {
+    if namespace_exists(ns) && link_exists(ns, ifname) {
+        ip(&["-n", ns, "link", "del", "dev", ifname])?;
+    }
+    Ok(())
+}
+
+/// Makes `addr/len` an address of `ifname` (IPv6 without duplicate address detection, so the
+/// session can start at once).
+pub fn ensure_address(ns: &str, ifname: &str, addr: IpAddr, len: u8) -> R<()> {
+    let cidr = format!("{addr}/{len}");
+    let mut args = vec!["-n", ns, "addr", "replace", cidr.as_str(), "dev", ifname];
+    if addr.is_ipv6() {
+        args.push("nodad");
+    }
+    ip(&args).map(|_| ())
+}
+
+/// Bytes received and sent on an interface.
+pub fn counters(ns: &str, ifname: &str) -> R<(u64, u64)> {
+    let out = ip(&["-n", ns, "-s", "-j", "link", "show", "dev", ifname])?;
+    let v: serde_json::Value = serde_json::from_str(&out).map_err(|e| LabError {
+        command: format!("ip -n {ns} -s -j link show dev {ifname}"),
+        message: format!("unreadable JSON: {e}"),
+    })?;
+    let stats = &v[0]["stats64"];
+    Ok((
+        stats["rx"]["bytes"].as_u64().unwrap_or(0),
+        stats["tx"]["bytes"].as_u64().unwrap_or(0),
+    ))
+}
+
+/// The neighbour (ARP / ND) table of an interface.
+pub fn neighbours(ns: &str, ifname: &str) -> R<Vec<ArpReport>> {
+    let out = ip(&["-n", ns, "-j", "-s", "neigh", "show", "dev", ifname])?;
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or(serde_json::Value::Null);
+    let mut entries = Vec::new();
+    for n in v.as_array().into_iter().flatten() {
+        let (Some(ip), Some(mac)) = (n["dst"].as_str(), n["lladdr"].as_str()) else {
+            continue;
+        };
+        let age_secs = n["used"]
+            .as_array()
+            .and_then(|u| u.first())
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        entries.push(ArpReport {
+            ip_address: ip.to_owned(),
+            mac_address: mac.to_owned(),
+            interface: ifname.to_owned(),
+            age_secs: u32::try_from(age_secs).unwrap_or(u32::MAX),
+        });
+    }
+    Ok(entries)
+}
+
+fn temp_name() -> String {
+    let mut b = [0u8; 5];
+    getrandom::fill(&mut b).expect("invariant: the OS random source is available");
+    format!(
+        "cwt{}",
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    )
+}
