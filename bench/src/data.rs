@@ -66,16 +66,14 @@ pub fn csv_path(cache_dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(cache_dir)
         .with_context(|| format!("cannot create {}", cache_dir.display()))?;
     let krate = fetch_crate()?;
-    let file = std::fs::File::open(&krate)
-        .with_context(|| format!("cannot open {}", krate.display()))?;
+    let file =
+        std::fs::File::open(&krate).with_context(|| format!("cannot open {}", krate.display()))?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     for entry in archive.entries().context("reading the .crate archive")? {
         let mut entry = entry.context("reading the .crate archive")?;
         if entry.path().ok().as_deref() == Some(Path::new(CSV_IN_CRATE)) {
             let mut text = Vec::new();
-            entry
-                .read_to_end(&mut text)
-                .context("extracting the CSV")?;
+            entry.read_to_end(&mut text).context("extracting the CSV")?;
             let tmp = dest.with_extension("csv.part");
             std::fs::write(&tmp, &text).with_context(|| format!("writing {}", tmp.display()))?;
             std::fs::rename(&tmp, &dest)?;
@@ -111,7 +109,8 @@ fn fetch_crate() -> anyhow::Result<PathBuf> {
     if !status.success() {
         bail!("cargo fetch of rotonda-store 0.5.0 failed ({status})");
     }
-    find_cached_crate(&home).context("cargo fetch succeeded but rotonda-store-0.5.0.crate is not in the registry cache")
+    find_cached_crate(&home)
+        .context("cargo fetch succeeded but rotonda-store-0.5.0.crate is not in the registry cache")
 }
 
 fn cargo_home() -> anyhow::Result<PathBuf> {
@@ -152,7 +151,11 @@ pub fn load(csv: &Path) -> anyhow::Result<Table> {
         rows += 1;
         let mut cols = line.trim().split(',');
         let (Some(net), Some(len), Some(asn)) = (cols.next(), cols.next(), cols.next()) else {
-            bail!("{}:{}: expected net,len,asn: {line:?}", csv.display(), n + 2);
+            bail!(
+                "{}:{}: expected net,len,asn: {line:?}",
+                csv.display(),
+                n + 2
+            );
         };
         let parse = || -> Option<(Ipv4Net, u32)> {
             let addr: Ipv4Addr = net.parse().ok()?;
@@ -368,7 +371,11 @@ impl SenderProfile {
     /// The attributes sender `self` gives `route`.
     pub fn key(&self, route: &Origination) -> AttrKey {
         let h = prefix_hash(&route.prefix) ^ (self.index as u64).wrapping_mul(0x51_7cc1);
-        let salt = if self.peers > 1 { self.index as u64 + 1 } else { 0 };
+        let salt = if self.peers > 1 {
+            self.index as u64 + 1
+        } else {
+            0
+        };
         let mut len = PathModel::base_len(route.origin_as, 0);
         if self.peers > 1 {
             let winner = (mix(u64::from(route.origin_as) ^ 0xabc) % self.peers as u64) as usize;
@@ -401,7 +408,11 @@ impl SenderProfile {
 
     /// The wire attributes for `key` (NEXT_HOP is set by the encoder per session).
     pub fn attributes(&self, model: &PathModel, key: &AttrKey) -> Attributes {
-        let salt = if self.peers > 1 { self.index as u64 + 1 } else { 0 };
+        let salt = if self.peers > 1 {
+            self.index as u64 + 1
+        } else {
+            0
+        };
         let mut path = model.path(self.asn, salt, key.origin_as, usize::from(key.len));
         for _ in 0..key.prepend {
             path.insert(0, self.asn);
@@ -449,7 +460,9 @@ mod tests {
     fn table(n: u32) -> Vec<Origination> {
         (0..n)
             .map(|i| Origination {
-                prefix: Prefix::V4(Ipv4Net::new(Ipv4Addr::from(0x0b00_0000 + (i << 8)), 24).unwrap()),
+                prefix: Prefix::V4(
+                    Ipv4Net::new(Ipv4Addr::from(0x0b00_0000 + (i << 8)), 24).unwrap(),
+                ),
                 origin_as: 1000 + i % 97,
             })
             .collect()

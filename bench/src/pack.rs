@@ -207,8 +207,11 @@ mod tests {
             .map(|i| Prefix::V4(Ipv4Net::new(Ipv4Addr::from(0x0a00_0000 + (i << 8)), 24).unwrap()))
             .chain((0..700u32).map(|i| {
                 Prefix::V6(
-                    Ipv6Net::new(Ipv6Addr::from((0x2a00u128 << 112) | (u128::from(i) << 80)), 48)
-                        .unwrap(),
+                    Ipv6Net::new(
+                        Ipv6Addr::from((0x2a00u128 << 112) | (u128::from(i) << 80)),
+                        48,
+                    )
+                    .unwrap(),
                 )
             }))
             .collect();

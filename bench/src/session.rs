@@ -73,7 +73,11 @@ impl Connector {
     }
 
     /// Connects from `local` to `remote` inside the namespace.
-    pub async fn connect(&self, local: SocketAddr, remote: SocketAddr) -> std::io::Result<TcpStream> {
+    pub async fn connect(
+        &self,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> std::io::Result<TcpStream> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .as_ref()
@@ -98,7 +102,11 @@ impl Drop for Connector {
 
 fn connect(local: SocketAddr, remote: SocketAddr) -> std::io::Result<std::net::TcpStream> {
     use socket2::{Domain, Protocol, Socket, Type};
-    let s = Socket::new(Domain::for_address(remote), Type::STREAM, Some(Protocol::TCP))?;
+    let s = Socket::new(
+        Domain::for_address(remote),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
     s.set_reuse_address(true)?;
     s.bind(&local.into())?;
     s.connect_timeout(&remote.into(), Duration::from_secs(5))?;
@@ -160,7 +168,9 @@ impl Established {
             .send(WriterCommand::Send(stream, tx))
             .await
             .map_err(|_| anyhow::anyhow!("session writer gone"))?;
-        Ok(rx.await.map_err(|_| anyhow::anyhow!("session writer gone"))??)
+        Ok(rx
+            .await
+            .map_err(|_| anyhow::anyhow!("session writer gone"))??)
     }
 }
 

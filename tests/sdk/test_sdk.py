@@ -289,6 +289,22 @@ def test_peering_create_hides_the_shared_key(client, circuit):
     assert stats.primarybytes_in == 0
 
 
+def test_get_modify_put_keeps_the_children(client, circuit):
+    """Clients (Terraform, scripts) PUT back what they GET: the peerings must survive."""
+    try:
+        client.express_route_circuit_peerings.get(RG, "er-sdk", "AzurePrivatePeering")
+    except ResourceNotFoundError:
+        client.express_route_circuit_peerings.begin_create_or_update(
+            RG, "er-sdk", "AzurePrivatePeering", private_peering()
+        ).result()
+    got = client.express_route_circuits.get(RG, "er-sdk")
+    got.tags = {**(got.tags or {}), "round-trip": "yes"}
+    put = client.express_route_circuits.begin_create_or_update(RG, "er-sdk", got).result()
+    assert put.tags["round-trip"] == "yes"
+    assert [p.name for p in put.peerings] == ["AzurePrivatePeering"]
+    assert put.service_key == circuit.service_key
+
+
 def test_authorization_with_an_empty_model(client, circuit):
     auth = client.express_route_circuit_authorizations.begin_create_or_update(
         RG, "er-sdk", "auth1", ExpressRouteCircuitAuthorization()

@@ -34,6 +34,8 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EdgeDesired {
     pub edge: String,
+    /// The edge's role at its peering location.
+    pub role: Role,
     /// Increases with every change that can affect any edge.
     pub generation: u64,
     pub local_as: u32,
@@ -183,6 +185,7 @@ mod tests {
     fn desired_state_round_trips_through_json() {
         let d = EdgeDesired {
             edge: "lab-edge-1".into(),
+            role: Role::Primary,
             generation: 7,
             local_as: 12076,
             router_id: Ipv4Addr::new(192, 0, 2, 1),

@@ -6,6 +6,7 @@
 //! - `causeway edge status|routes` read a running edge's status endpoint.
 
 mod client;
+mod edges;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -65,6 +66,14 @@ struct ServeArgs {
     /// Provider catalogue (TOML); default: the built-in one with the lab provider.
     #[arg(long)]
     catalog: Option<PathBuf>,
+    /// Edge inventory (TOML): peering locations, edge pairs, ports. Default: the one saved
+    /// through the admin API, else the built-in lab pair.
+    #[arg(long)]
+    inventory: Option<PathBuf>,
+    /// Edges of the inventory to run inside this process (comma-separated, or `none`).
+    /// Default: every lab edge.
+    #[arg(long, value_delimiter = ',')]
+    local_edges: Option<Vec<String>>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,7 +81,7 @@ enum TokenCommand {
     /// Create a token and print its secret (shown once).
     Create {
         /// An admin token.
-        #[arg(long, conflicts_with_all = ["customer", "provider"])]
+        #[arg(long, conflicts_with_all = ["customer", "provider", "edge"])]
         admin: bool,
         /// A customer token scoped to these subscriptions (comma-separated or repeated).
         #[arg(long, value_delimiter = ',')]
@@ -80,6 +89,9 @@ enum TokenCommand {
         /// A provider token for this provider name.
         #[arg(long)]
         provider: Option<String>,
+        /// An edge token for this edge of the inventory.
+        #[arg(long, conflicts_with_all = ["customer", "provider"])]
+        edge: Option<String>,
     },
     /// List tokens (ids and scopes; secrets are never stored).
     List,
@@ -91,8 +103,23 @@ enum TokenCommand {
 #[command(args_conflicts_with_subcommands = true)]
 struct EdgeArgs {
     /// Run from this static configuration file (SIGHUP reloads it).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "control")]
     config: Option<PathBuf>,
+    /// Follow this control plane (its base URL) instead of a file.
+    #[arg(long, requires_all = ["name", "token"])]
+    control: Option<String>,
+    /// This edge's name in the control plane's inventory.
+    #[arg(long)]
+    name: Option<String>,
+    /// File holding this edge's bearer token (`causeway token create --edge NAME`).
+    #[arg(long)]
+    token: Option<PathBuf>,
+    /// CA certificate (PEM) to trust for the control plane, e.g. its tls.crt.
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
+    /// Do not verify the control plane's certificate.
+    #[arg(long)]
+    insecure: bool,
     #[command(subcommand)]
     command: Option<EdgeCommand>,
 }
@@ -127,6 +154,15 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => run_serve(args),
         Command::Token { command, data_dir } => token(command, data_dir),
         Command::Edge(args) => match (args.config, args.command) {
+            (None, None) if args.control.is_some() => {
+                init_tracing();
+                let (Some(control), Some(name), Some(token)) =
+                    (args.control, args.name, args.token)
+                else {
+                    bail!("--control needs --name and --token");
+                };
+                edges::run_remote(control, name, token, args.ca_cert, args.insecure)
+            }
             (Some(config), None) => run_edge(config),
             (None, Some(EdgeCommand::Status(q))) => edge_status(&q),
             (None, Some(EdgeCommand::Routes { query, domain })) => edge_routes(&query, domain),
@@ -165,12 +201,29 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         tls_key: args.tls_key,
         http: args.http,
         catalog: args.catalog,
+        inventory: args.inventory,
     };
+    let local_edges = args.local_edges;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
-    runtime.block_on(control::serve(opts))
+    runtime.block_on(control::serve(opts, move |service| {
+        let names: Vec<String> = match local_edges {
+            Some(list) => list
+                .into_iter()
+                .filter(|n| n != "none" && !n.is_empty())
+                .collect(),
+            None => service
+                .edges
+                .inventory()
+                .edges()
+                .filter(|e| e.lab)
+                .map(|e| e.name.clone())
+                .collect(),
+        };
+        edges::start_in_process(service, &names);
+    }))
 }
 
 fn token(command: TokenCommand, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
@@ -182,14 +235,18 @@ fn token(command: TokenCommand, data_dir: Option<PathBuf>) -> anyhow::Result<()>
             admin,
             customer,
             provider,
+            edge,
         } => {
-            let principal = match (admin, customer.is_empty(), provider) {
-                (true, true, None) => Principal::Admin,
-                (false, false, None) => Principal::Customer {
+            let principal = match (admin, customer.is_empty(), provider, edge) {
+                (true, true, None, None) => Principal::Admin,
+                (false, false, None, None) => Principal::Customer {
                     subscriptions: customer,
                 },
-                (false, true, Some(name)) => Principal::Provider { name },
-                _ => bail!("give exactly one of --admin, --customer SUB[,SUB], --provider NAME"),
+                (false, true, Some(name), None) => Principal::Provider { name },
+                (false, true, None, Some(name)) => Principal::Edge { name },
+                _ => bail!(
+                    "give exactly one of --admin, --customer SUB[,SUB], --provider NAME, --edge NAME"
+                ),
             };
             let (id, secret) = create_token(&mut store, &principal)?;
             eprintln!("token {id} for {principal}");

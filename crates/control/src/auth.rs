@@ -11,8 +11,16 @@ use crate::store::{Store, StoreError, TokenRecord};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Admin,
-    Customer { subscriptions: Vec<String> },
-    Provider { name: String },
+    Customer {
+        subscriptions: Vec<String>,
+    },
+    Provider {
+        name: String,
+    },
+    /// An edge router: reads its desired state and reports its live state, nothing else.
+    Edge {
+        name: String,
+    },
 }
 
 impl Principal {
@@ -24,6 +32,7 @@ impl Principal {
                 format!("customer:{}", subscriptions.join(","))
             }
             Principal::Provider { name } => format!("provider:{name}"),
+            Principal::Edge { name } => format!("edge:{name}"),
         }
     }
 
@@ -40,6 +49,11 @@ impl Principal {
                 .collect();
             return (!subscriptions.is_empty()).then_some(Principal::Customer { subscriptions });
         }
+        if let Some(name) = s.strip_prefix("edge:") {
+            return (!name.is_empty()).then(|| Principal::Edge {
+                name: name.to_owned(),
+            });
+        }
         let name = s.strip_prefix("provider:")?;
         (!name.is_empty()).then(|| Principal::Provider {
             name: name.to_owned(),
@@ -53,7 +67,16 @@ impl Principal {
             Principal::Customer { subscriptions } => {
                 subscriptions.iter().any(|s| s.eq_ignore_ascii_case(sub))
             }
-            Principal::Provider { .. } => false,
+            Principal::Provider { .. } | Principal::Edge { .. } => false,
+        }
+    }
+
+    /// Whether this principal may act as edge `edge`.
+    pub fn is_edge(&self, edge: &str) -> bool {
+        match self {
+            Principal::Admin => true,
+            Principal::Edge { name } => name == edge,
+            _ => false,
         }
     }
 
@@ -62,7 +85,7 @@ impl Principal {
         match self {
             Principal::Admin => true,
             Principal::Provider { name } => name.eq_ignore_ascii_case(provider),
-            Principal::Customer { .. } => false,
+            Principal::Customer { .. } | Principal::Edge { .. } => false,
         }
     }
 }

@@ -26,6 +26,13 @@ pub struct App {
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/openapi.json", get(openapi))
+        .route("/edge/v1/{edge}/desired", get(edge_desired))
+        .route("/edge/v1/{edge}/report", axum::routing::put(edge_report))
+        .route("/admin/v1/inventory", get(get_inventory).put(put_inventory))
+        .route(
+            "/admin/v1/circuits/{service_key}/drain",
+            axum::routing::put(put_drain),
+        )
         .fallback(dispatch)
         .with_state(app)
 }
@@ -151,4 +158,162 @@ fn reply_response(reply: Reply) -> Response {
         }
     }
     r
+}
+
+// ===== edges and operators =====
+
+/// Authenticates the bearer token on a blocking thread.
+async fn principal(app: &App, headers: &HeaderMap) -> Result<crate::auth::Principal, ArmError> {
+    let secret = bearer(headers).ok_or_else(|| {
+        unauthenticated("The request has no 'Authorization: Bearer <token>' header.")
+    })?;
+    let service = app.service.clone();
+    tokio::task::spawn_blocking(move || service.with_store(|st| authenticate(st, &secret)))
+        .await
+        .map_err(|_| ArmError::internal())??
+        .ok_or_else(|| unauthenticated("The bearer token is unknown or revoked."))
+}
+
+fn forbidden(what: &str) -> ArmError {
+    ArmError::new(
+        StatusCode::FORBIDDEN,
+        "AuthorizationFailed",
+        format!("This token may not {what}."),
+    )
+}
+
+/// How long an edge's desired-state request waits for a change before answering anyway.
+const LONG_POLL: std::time::Duration = std::time::Duration::from_secs(25);
+
+/// `GET /edge/v1/{edge}/desired?after=N`: the edge's desired state as soon as its generation
+/// differs from `after` (at once when it already does; after a long poll otherwise).
+async fn edge_desired(
+    State(app): State<App>,
+    axum::extract::Path(edge): axum::extract::Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let p = principal(&app, &headers).await?;
+        if !p.is_edge(&edge) {
+            return Err(forbidden(&format!("act as edge '{edge}'")));
+        }
+        if let Some(after) = query.get("after").and_then(|a| a.parse::<u64>().ok()) {
+            app.service.edges.wait_for_change(after, LONG_POLL).await;
+        }
+        let service = app.service.clone();
+        let desired = tokio::task::spawn_blocking(move || service.edge_desired(&edge))
+            .await
+            .map_err(|_| ArmError::internal())??;
+        Ok(json_response(
+            StatusCode::OK,
+            &serde_json::to_value(desired).unwrap_or_default(),
+        ))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `PUT /edge/v1/{edge}/report`: the edge's live state.
+async fn edge_report(
+    State(app): State<App>,
+    axum::extract::Path(edge): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let p = principal(&app, &headers).await?;
+        if !p.is_edge(&edge) {
+            return Err(forbidden(&format!("act as edge '{edge}'")));
+        }
+        let report: api::EdgeReport = serde_json::from_slice(&body).map_err(|e| {
+            ArmError::bad_request(
+                "InvalidRequestFormat",
+                format!("The report is not valid: {e}."),
+            )
+        })?;
+        app.service.edge_report(&edge, report)?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn get_inventory(State(app): State<App>, headers: HeaderMap) -> Response {
+    let result = async {
+        if principal(&app, &headers).await? != crate::auth::Principal::Admin {
+            return Err(forbidden("read the inventory"));
+        }
+        let inv = app.service.edges.inventory();
+        Ok(json_response(
+            StatusCode::OK,
+            &serde_json::to_value(inv).unwrap_or_default(),
+        ))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `PUT /admin/v1/inventory`: replaces the edge inventory (validated, then persisted).
+async fn put_inventory(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        if principal(&app, &headers).await? != crate::auth::Principal::Admin {
+            return Err(forbidden("change the inventory"));
+        }
+        let inv: crate::inventory::Inventory = serde_json::from_slice(&body).map_err(|e| {
+            ArmError::bad_request(
+                "InvalidInventory",
+                format!("The inventory is not valid: {e}."),
+            )
+        })?;
+        inv.validate(&app.service.catalog)
+            .map_err(|e| ArmError::bad_request("InvalidInventory", e.to_string()))?;
+        let service = app.service.clone();
+        let saved = inv.clone();
+        tokio::task::spawn_blocking(move || service.set_inventory(saved))
+            .await
+            .map_err(|_| ArmError::internal())??;
+        Ok(json_response(
+            StatusCode::OK,
+            &serde_json::to_value(inv).unwrap_or_default(),
+        ))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `PUT /admin/v1/circuits/{serviceKey}/drain` with `{"link": "primary", "prepend": 3}`:
+/// drains one link of a circuit with AS-path prepends (0 restores it).
+async fn put_drain(
+    State(app): State<App>,
+    axum::extract::Path(service_key): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        if principal(&app, &headers).await? != crate::auth::Principal::Admin {
+            return Err(forbidden("drain links"));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+            ArmError::bad_request("InvalidRequestFormat", format!("Not JSON: {e}."))
+        })?;
+        let link = v["link"].as_str().unwrap_or_default().to_ascii_lowercase();
+        if link != "primary" && link != "secondary" {
+            return Err(ArmError::bad_request(
+                "InvalidLink",
+                "'link' must be primary or secondary.",
+            ));
+        }
+        let prepend = v["prepend"]
+            .as_u64()
+            .filter(|p| *p <= 10)
+            .ok_or_else(|| ArmError::bad_request("InvalidPrepend", "'prepend' must be 0 to 10."))?;
+        let service = app.service.clone();
+        tokio::task::spawn_blocking(move || service.set_drain(&service_key, &link, prepend as u8))
+            .await
+            .map_err(|_| ArmError::internal())??;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
 }

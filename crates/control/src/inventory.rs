@@ -115,7 +115,10 @@ impl Inventory {
         let mut locations = std::collections::HashSet::new();
         for l in &self.locations {
             if catalog.location(&l.name).is_none() {
-                return bad(format!("location {:?} is not a peering location of the catalogue", l.name));
+                return bad(format!(
+                    "location {:?} is not a peering location of the catalogue",
+                    l.name
+                ));
             }
             if !locations.insert(l.name.to_ascii_lowercase()) {
                 return bad(format!("location {:?} is listed twice", l.name));
@@ -123,7 +126,9 @@ impl Inventory {
             for e in [&l.primary, &l.secondary] {
                 let valid_name = !e.name.is_empty()
                     && e.name.len() <= 20
-                    && e.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+                    && e.name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-');
                 if !valid_name {
                     return bad(format!(
                         "edge name {:?}: use 1-20 letters, digits or '-' (it names network namespaces)",
@@ -131,10 +136,16 @@ impl Inventory {
                     ));
                 }
                 if !edges.insert(e.name.clone()) {
-                    return bad(format!("edge {:?} appears twice: an edge serves one role at one location", e.name));
+                    return bad(format!(
+                        "edge {:?} appears twice: an edge serves one role at one location",
+                        e.name
+                    ));
                 }
                 if !e.lab && e.ports.is_empty() {
-                    return bad(format!("edge {:?} has no ports and is not a lab edge", e.name));
+                    return bad(format!(
+                        "edge {:?} has no ports and is not a lab edge",
+                        e.name
+                    ));
                 }
                 for p in &e.ports {
                     if !ENCAPSULATIONS.contains(&p.encapsulation.as_str()) {
@@ -144,7 +155,10 @@ impl Inventory {
                         ));
                     }
                     if p.ifname.is_empty() || p.ifname.len() > 15 {
-                        return bad(format!("edge {:?}: interface name {:?} must be 1-15 characters", e.name, p.ifname));
+                        return bad(format!(
+                            "edge {:?}: interface name {:?} must be 1-15 characters",
+                            e.name, p.ifname
+                        ));
                     }
                 }
             }
@@ -153,15 +167,25 @@ impl Inventory {
     }
 
     pub fn location(&self, name: &str) -> Option<&LocationEdges> {
-        self.locations.iter().find(|l| l.name.eq_ignore_ascii_case(name))
+        self.locations
+            .iter()
+            .find(|l| l.name.eq_ignore_ascii_case(name))
     }
 
     pub fn place(&self, edge: &str) -> Option<EdgePlace<'_>> {
         self.locations.iter().find_map(|l| {
             if l.primary.name == edge {
-                Some(EdgePlace { location: l, role: api::Role::Primary, edge: &l.primary })
+                Some(EdgePlace {
+                    location: l,
+                    role: api::Role::Primary,
+                    edge: &l.primary,
+                })
             } else if l.secondary.name == edge {
-                Some(EdgePlace { location: l, role: api::Role::Secondary, edge: &l.secondary })
+                Some(EdgePlace {
+                    location: l,
+                    role: api::Role::Secondary,
+                    edge: &l.secondary,
+                })
             } else {
                 None
             }
@@ -170,7 +194,9 @@ impl Inventory {
 
     /// Every edge name.
     pub fn edges(&self) -> impl Iterator<Item = &EdgeDef> {
-        self.locations.iter().flat_map(|l| [&l.primary, &l.secondary])
+        self.locations
+            .iter()
+            .flat_map(|l| [&l.primary, &l.secondary])
     }
 }
 
@@ -183,8 +209,14 @@ mod tests {
     fn the_built_in_inventory_is_valid_and_places_both_lab_edges() {
         let inv = Inventory::default();
         inv.validate(&Catalog::default()).expect("valid");
-        assert_eq!(inv.place("lab-edge-1").map(|p| p.role), Some(api::Role::Primary));
-        assert_eq!(inv.place("lab-edge-2").map(|p| p.role), Some(api::Role::Secondary));
+        assert_eq!(
+            inv.place("lab-edge-1").map(|p| p.role),
+            Some(api::Role::Primary)
+        );
+        assert_eq!(
+            inv.place("lab-edge-2").map(|p| p.role),
+            Some(api::Role::Secondary)
+        );
         assert!(inv.place("nope").is_none());
     }
 
@@ -192,7 +224,9 @@ mod tests {
     fn an_inventory_naming_an_unknown_location_or_encapsulation_is_refused() {
         let mut inv = Inventory::default();
         inv.locations[0].name = "Atlantis".into();
-        let e = inv.validate(&Catalog::default()).expect_err("unknown location");
+        let e = inv
+            .validate(&Catalog::default())
+            .expect_err("unknown location");
         assert!(e.to_string().contains("Atlantis"), "{e}");
         let mut inv = Inventory::default();
         inv.locations[0].primary.lab = false;
@@ -201,7 +235,9 @@ mod tests {
             encapsulation: "vxlan".into(),
             owner: "Causeway Lab".into(),
         }];
-        let e = inv.validate(&Catalog::default()).expect_err("bad encapsulation");
+        let e = inv
+            .validate(&Catalog::default())
+            .expect_err("bad encapsulation");
         assert!(e.to_string().contains("untagged, dot1q or qinq"), "{e}");
     }
 }

@@ -9,7 +9,9 @@
 pub mod arm;
 pub mod auth;
 pub mod catalog;
+pub mod edges;
 pub mod http;
+pub mod inventory;
 pub mod model;
 pub mod openapi;
 pub mod service;
@@ -40,6 +42,9 @@ pub struct ServeOptions {
     /// Plain HTTP (loopback only).
     pub http: bool,
     pub catalog: Option<PathBuf>,
+    /// Edge inventory (TOML); default: the one saved through the admin API, else the
+    /// built-in lab pair.
+    pub inventory: Option<PathBuf>,
 }
 
 /// The XDG data directory: `$XDG_DATA_HOME/causeway`, else `~/.local/share/causeway`.
@@ -93,8 +98,33 @@ pub fn ensure_admin_token(store: &mut Store, data_dir: &Path) -> anyhow::Result<
     Ok(path)
 }
 
-/// Runs the control plane until SIGINT or SIGTERM.
-pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
+/// The inventory to start with: the file, else the saved one, else the built-in.
+fn load_inventory(
+    opts: &ServeOptions,
+    store: &mut Store,
+    catalog: &Catalog,
+) -> anyhow::Result<inventory::Inventory> {
+    let inv = match &opts.inventory {
+        Some(p) => {
+            let inv = inventory::Inventory::load(p)?;
+            inv.validate(catalog)?;
+            store.set_meta("inventory", &serde_json::to_string(&inv)?)?;
+            inv
+        }
+        None => match store.meta("inventory")? {
+            Some(saved) => {
+                serde_json::from_str(&saved).context("the saved inventory is unreadable")?
+            }
+            None => inventory::Inventory::default(),
+        },
+    };
+    inv.validate(catalog)?;
+    Ok(inv)
+}
+
+/// Runs the control plane until SIGINT or SIGTERM; `on_start` gets the service once it is
+/// ready (`causeway serve` starts its in-process edges there).
+pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> anyhow::Result<()> {
     if opts.http && !opts.listen.ip().is_loopback() {
         bail!(
             "--http serves plain HTTP on loopback only; {} is not a loopback address",
@@ -107,7 +137,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     };
     let mut store = open_store(&opts.data_dir)?;
     let token_path = ensure_admin_token(&mut store, &opts.data_dir)?;
-    let service = Arc::new(Service::new(store, catalog));
+    let inventory = load_inventory(&opts, &mut store, &catalog)?;
+    let service = Arc::new(Service::with_inventory(store, catalog, inventory));
+    on_start(service.clone());
     let scheme = if opts.http { "http" } else { "https" };
     let app = http::router(http::App { service, scheme });
     let handle = axum_server::Handle::new();

@@ -52,6 +52,13 @@ pub struct Circuit {
     /// Tags the provider put on its cross-connection (kept apart from the customer's).
     #[serde(default)]
     pub cross_connection_tags: BTreeMap<String, String>,
+    /// QinQ S-tag, assigned when the provider provisions the circuit.
+    #[serde(default)]
+    pub stag: Option<u16>,
+    /// Operator drain per link ("primary" / "secondary"): extra AS-path prepends, Azure's
+    /// maintenance behaviour.
+    #[serde(default)]
+    pub drain: BTreeMap<String, u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,6 +153,7 @@ impl Circuit {
                 "serviceProviderProvisioningState": self.provider_state,
                 "serviceProviderNotes": self.provider_notes,
                 "serviceKey": self.service_key,
+                "stag": self.stag.unwrap_or(0),
                 "allowClassicOperations": self.allow_classic_operations,
                 "globalReachEnabled": self.global_reach_enabled,
                 "gatewayManagerEtag": "",
@@ -182,7 +190,7 @@ impl Circuit {
                 "provisioningState": "Succeeded",
                 "primaryAzurePort": primary_port(self),
                 "secondaryAzurePort": secondary_port(self),
-                "sTag": 0,
+                "sTag": self.stag.unwrap_or(0),
                 "peeringLocation": self.provider.peering_location,
                 "bandwidthInMbps": self.provider.bandwidth_in_mbps,
                 "expressRouteCircuit": {"id": self.id()},

@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::arm::{Action, ArmError, CircuitPath, Device, Target};
+use crate::arm::{ArmError, CircuitPath, Target};
 use crate::auth::Principal;
 use crate::catalog::Catalog;
 use crate::model::{Authorization, Circuit, Peering, cross_connection_rg, new_etag};
@@ -33,6 +33,8 @@ pub struct Service {
     store: Mutex<Store>,
     pub catalog: Catalog,
     pub page_size: usize,
+    /// The edges: inventory, generation clock, live reports.
+    pub edges: crate::edges::EdgeHub,
 }
 
 /// One ARM request, already authenticated and parsed.
@@ -110,6 +112,7 @@ fn principal_kind(p: &Principal) -> &'static str {
         Principal::Admin => "admin",
         Principal::Customer { .. } => "customer",
         Principal::Provider { .. } => "provider",
+        Principal::Edge { .. } => "edge",
     }
 }
 
@@ -156,11 +159,22 @@ fn check_preconditions(req: &Request, current: Option<&str>) -> R<()> {
 }
 
 impl Service {
+    /// A service with the built-in edge inventory (the lab location's pair).
     pub fn new(store: Store, catalog: Catalog) -> Service {
+        Service::with_inventory(store, catalog, crate::inventory::Inventory::default())
+    }
+
+    pub fn with_inventory(
+        store: Store,
+        catalog: Catalog,
+        inventory: crate::inventory::Inventory,
+    ) -> Service {
+        let generation = store.generation().unwrap_or(0);
         Service {
             store: Mutex::new(store),
             catalog,
             page_size: DEFAULT_PAGE_SIZE,
+            edges: crate::edges::EdgeHub::new(inventory, generation),
         }
     }
 
@@ -174,6 +188,15 @@ impl Service {
     }
 
     pub fn handle(&self, req: &Request) -> R<Reply> {
+        let reply = self.handle_locked(req)?;
+        if req.method != Method::GET {
+            // A committed change may concern the edges: wake them.
+            self.publish_generation();
+        }
+        Ok(reply)
+    }
+
+    fn handle_locked(&self, req: &Request) -> R<Reply> {
         let m = &req.method;
         let mut store = self.store();
         let st = &mut *store;
@@ -197,7 +220,9 @@ impl Service {
                 _ => Err(method_not_allowed(m)),
             },
             Target::Circuit(cp) => match *m {
-                Method::GET => Ok(Reply::ok(self.visible_circuit(st, req, cp)?.render())),
+                Method::GET => Ok(Reply::ok(
+                    self.render_circuit(&self.visible_circuit(st, req, cp)?),
+                )),
                 Method::PUT => self.put_circuit(st, req, cp),
                 Method::PATCH => self.patch_circuit(st, req, cp),
                 Method::DELETE => self.delete_circuit(st, req, cp),
@@ -205,8 +230,8 @@ impl Service {
             },
             Target::CircuitStats(cp) => match *m {
                 Method::GET => {
-                    self.visible_circuit(st, req, cp)?;
-                    Ok(Reply::ok(zero_stats()))
+                    let c = self.visible_circuit(st, req, cp)?;
+                    Ok(Reply::ok(self.link_stats(&c, None)))
                 }
                 _ => Err(method_not_allowed(m)),
             },
@@ -229,7 +254,9 @@ impl Service {
                     let p = c
                         .peering(name)
                         .ok_or_else(|| ArmError::not_found("peerings", name))?;
-                    Ok(Reply::ok(p.render(&c.id(), "expressRouteCircuits", &c)))
+                    let mut v = p.render(&c.id(), "expressRouteCircuits", &c);
+                    v["properties"]["causeway"] = json!({"links": self.peering_status(&c, name)});
+                    Ok(Reply::ok(v))
                 }
                 Method::PUT => {
                     let c = self.writable_circuit(st, req, cp)?;
@@ -248,7 +275,7 @@ impl Service {
                     let c = self.visible_circuit(st, req, cp)?;
                     c.peering(name)
                         .ok_or_else(|| ArmError::not_found("peerings", name))?;
-                    Ok(Reply::ok(zero_stats()))
+                    Ok(Reply::ok(self.link_stats(&c, Some(name))))
                 }
                 _ => Err(method_not_allowed(m)),
             },
@@ -257,7 +284,8 @@ impl Service {
                     let c = self.visible_circuit(st, req, cp)?;
                     c.peering(name)
                         .ok_or_else(|| ArmError::not_found("peerings", name))?;
-                    self.action(st, req, &c, *action, *device)
+                    let result = self.diagnostics(&c, name, *action, *device, false);
+                    self.action(st, req, &c, result)
                 }
                 _ => Err(method_not_allowed(m)),
             },
@@ -371,7 +399,8 @@ impl Service {
                     let c = self.cross_connection(st, req, cp)?;
                     c.peering(name)
                         .ok_or_else(|| ArmError::not_found("peerings", name))?;
-                    self.action(st, req, &c, *action, *device)
+                    let result = self.diagnostics(&c, name, *action, *device, true);
+                    self.action(st, req, &c, result)
                 }
                 _ => Err(method_not_allowed(m)),
             },
@@ -476,6 +505,8 @@ impl Service {
                 authorizations: Vec::new(),
                 etag: new_etag(),
                 cross_connection_tags: Default::default(),
+                stag: None,
+                drain: Default::default(),
             },
             Some(old) => {
                 update_rules(&old, &input)?;
@@ -710,6 +741,9 @@ impl Service {
                     )
                 })?;
             provider_transition(&c, to)?;
+            if *to == "Provisioned" && c.stag.is_none() {
+                c.stag = Some(allocate_stag(st, &c)?);
+            }
             c.provider_state = (*to).to_owned();
         }
         if let Some(notes) = validate::opt_str(body, "properties.serviceProviderNotes")? {
@@ -732,21 +766,20 @@ impl Service {
 
     // ----- diagnostics -----
 
-    /// ARP, route table and route summary of one link. They are live data from the edges;
-    /// until an edge reports for this circuit the tables are empty, in the shape clients
-    /// expect (`value` of ARP entries, routes or neighbours).
-    fn action(
-        &self,
-        st: &mut Store,
-        req: &Request,
-        c: &Circuit,
-        _action: Action,
-        _device: Device,
-    ) -> R<Reply> {
-        let result = json!({"value": []});
+    /// ARP, route table and route summary of one link: live data from the edge carrying it
+    /// (empty tables, in the shape clients expect, until that edge reports). Answered as a
+    /// long-running operation whose result is kept with the operation record.
+    fn action(&self, st: &mut Store, req: &Request, c: &Circuit, result: Value) -> R<Reply> {
         let op = self.operation_record(&req_sub(req), None, Some(result));
         st.put_operation(&op)?;
         Ok(self.lro(req, StatusCode::ACCEPTED, None, &c.location, &op))
+    }
+
+    /// The circuit body with its links' live status (`properties.causeway`).
+    fn render_circuit(&self, c: &Circuit) -> Value {
+        let mut v = c.render();
+        v["properties"]["causeway"] = json!({"links": self.link_status(c)});
+        v
     }
 
     fn operation(&self, st: &Store, req: &Request, sub: &str, id: &str, result: bool) -> R<Reply> {
@@ -933,8 +966,25 @@ fn req_sub(req: &Request) -> String {
     }
 }
 
-fn zero_stats() -> Value {
-    json!({"primarybytesIn": 0, "primarybytesOut": 0, "secondarybytesIn": 0, "secondarybytesOut": 0})
+/// The lowest QinQ S-tag from 100 not used by another circuit at the same location.
+fn allocate_stag(st: &Store, c: &Circuit) -> R<u16> {
+    let used: std::collections::HashSet<u16> = st
+        .all_circuits()?
+        .iter()
+        .filter(|o| {
+            o.service_key != c.service_key
+                && o.provider
+                    .peering_location
+                    .eq_ignore_ascii_case(&c.provider.peering_location)
+        })
+        .filter_map(|o| o.stag)
+        .collect();
+    (100..=4094).find(|s| !used.contains(s)).ok_or_else(|| {
+        ArmError::conflict(
+            "NoFreeSTag",
+            "Every S-tag at this peering location is in use.",
+        )
+    })
 }
 
 /// What a circuit update may change (Azure's rules): provider and location never; bandwidth

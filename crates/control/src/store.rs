@@ -84,6 +84,10 @@ impl Store {
                 id TEXT PRIMARY KEY,
                 body TEXT NOT NULL
             );
+            CREATE TABLE IF NOT EXISTS meta (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            );
             CREATE TABLE IF NOT EXISTS tokens (
                 id TEXT PRIMARY KEY,
                 hash TEXT NOT NULL UNIQUE,
@@ -197,6 +201,7 @@ impl Store {
         if let Some(op) = op {
             put_operation(&tx, op)?;
         }
+        bump_generation(&tx)?;
         tx.commit()?;
         Ok(())
     }
@@ -217,8 +222,45 @@ impl Store {
         if let Some(op) = op {
             put_operation(&tx, op)?;
         }
+        bump_generation(&tx)?;
         tx.commit()?;
         Ok(n > 0)
+    }
+
+    /// The edge generation: increases with every committed circuit change, across restarts.
+    pub fn generation(&self) -> Result<u64> {
+        Ok(self
+            .meta("generation")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Bumps the generation without another change (inventory or drain edits).
+    pub fn touch_generation(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        bump_generation(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        bump_generation(&tx)?;
+        tx.commit()?;
+        Ok(())
     }
 
     // ----- operations -----
@@ -290,6 +332,15 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
         created: r.get(3)?,
         revoked: r.get::<_, i64>(4)? != 0,
     })
+}
+
+fn bump_generation(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('generation', '1')
+         ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [],
+    )?;
+    Ok(())
 }
 
 fn put_operation(tx: &rusqlite::Transaction<'_>, op: &Operation) -> Result<()> {

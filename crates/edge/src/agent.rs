@@ -132,6 +132,9 @@ impl Agent {
             .map(|c| (c.service_key.clone(), c.clone()))
             .collect();
         let mut errors = HashMap::new();
+        if state.applied.is_none() && self.net_admin {
+            self.remove_leftovers(&desired);
+        }
         // Kernel side of new and changed circuits first, so their domains find their links.
         for (key, c) in &new {
             if let Err(e) = self.build(c, old.get(key)) {
@@ -202,6 +205,27 @@ impl Agent {
             }
         }
         Ok(())
+    }
+
+    /// At start: namespaces this edge made for circuits that no longer exist (deleted while
+    /// it was down) are removed, with the lab customer ends of the same links.
+    fn remove_leftovers(&self, desired: &EdgeDesired) {
+        let prefix = format!("cwe-{}-", self.name);
+        let Ok(entries) = std::fs::read_dir("/run/netns") else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(key) = name.strip_prefix(&prefix) else {
+                continue;
+            };
+            if desired.circuits.iter().any(|c| c.namespace == name) {
+                continue;
+            }
+            tracing::info!(edge = %self.name, namespace = %name, "removing a leftover circuit namespace");
+            let _ = lab::delete_namespace(&name);
+            let _ = lab::delete_namespace(&format!("cw-{key}-{}", desired.role.as_str()));
+        }
     }
 
     fn teardown(&self, c: &CircuitDesired) {

@@ -454,7 +454,14 @@ impl Client {
                 .send(payload.as_bytes()),
             other => bail!("unsupported method {other}"),
         };
-        let mut resp = result.map_err(|e| anyhow!("cannot reach {}: {e}", self.endpoint))?;
+        let mut resp = result.map_err(|e| {
+            let hint = if e.to_string().contains("certificate") {
+                " (trust the server's certificate with --ca-cert PEM, or skip checking with --insecure)"
+            } else {
+                ""
+            };
+            anyhow!("cannot reach {}: {e}{hint}", self.endpoint)
+        })?;
         let status = resp.status().as_u16();
         let header = |name: &str| {
             resp.headers()

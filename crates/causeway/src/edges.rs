@@ -1,0 +1,223 @@
+//! Edges following a control plane: in-process in `causeway serve`, or over HTTPS with
+//! `causeway edge --control URL --name NAME --token FILE`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use api::{EdgeDesired, EdgeReport};
+use control::service::Service;
+use edge::agent::{Agent, ControlLink};
+
+/// How long an in-process edge waits for a change before re-reading its state anyway.
+const POLL: Duration = Duration::from_secs(25);
+
+/// The control plane in the same process.
+#[derive(Debug)]
+pub struct InProcess {
+    service: Arc<Service>,
+    edge: String,
+}
+
+impl ControlLink for InProcess {
+    async fn desired(&self, after: u64) -> anyhow::Result<EdgeDesired> {
+        self.service.edges.wait_for_change(after, POLL).await;
+        let service = self.service.clone();
+        let edge = self.edge.clone();
+        tokio::task::spawn_blocking(move || service.edge_desired(&edge))
+            .await?
+            .map_err(|e| anyhow!("{e}"))
+    }
+
+    async fn report(&self, report: EdgeReport) -> anyhow::Result<()> {
+        self.service
+            .edge_report(&self.edge, report)
+            .map_err(|e| anyhow!("{e}"))
+    }
+}
+
+/// Starts the named edges of the inventory inside this process.
+pub fn start_in_process(service: Arc<Service>, names: &[String]) {
+    for name in names {
+        let service = service.clone();
+        let name = name.clone();
+        tokio::spawn(async move {
+            let edge = match edge::Edge::start(empty_config()).await {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::error!(edge = %name, "cannot start: {e:#}");
+                    return;
+                }
+            };
+            tracing::info!(edge = %name, "in-process edge following the control plane");
+            let agent = Arc::new(Agent::new(name.clone(), edge));
+            let link = Arc::new(InProcess {
+                service,
+                edge: name,
+            });
+            agent.run(link).await;
+        });
+    }
+}
+
+fn empty_config() -> edge::config::EdgeConfig {
+    edge::config::EdgeConfig {
+        local_as: edge::config::DEFAULT_LOCAL_AS,
+        router_id: std::net::Ipv4Addr::new(192, 0, 2, 254),
+        listen_port: 179,
+        status_listen: "127.0.0.1:0".parse().expect("invariant: a valid address"),
+        domains: Vec::new(),
+    }
+}
+
+/// The control plane over HTTPS (or HTTP on loopback).
+#[derive(Debug)]
+pub struct Remote {
+    agent: ureq::Agent,
+    base: String,
+    edge: String,
+    token: String,
+}
+
+impl Remote {
+    pub fn new(
+        base: &str,
+        edge: &str,
+        token_file: &PathBuf,
+        ca: Option<&PathBuf>,
+        insecure: bool,
+    ) -> anyhow::Result<Remote> {
+        let token = std::fs::read_to_string(token_file)
+            .with_context(|| format!("cannot read the token file {}", token_file.display()))?
+            .trim()
+            .to_owned();
+        if token.is_empty() {
+            bail!("{} is empty", token_file.display());
+        }
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if insecure {
+            tls = tls.disable_verification(true);
+        } else if let Some(path) = ca {
+            let pem =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let certs = ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| format!("cannot parse {}", path.display()))?;
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+        }
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .tls_config(tls.build())
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_global(Some(POLL + Duration::from_secs(20)))
+            .build();
+        Ok(Remote {
+            agent: ureq::Agent::new_with_config(config),
+            base: base.trim_end_matches('/').to_owned(),
+            edge: edge.to_owned(),
+            token,
+        })
+    }
+
+    fn get_desired(&self, after: u64) -> anyhow::Result<EdgeDesired> {
+        let url = format!("{}/edge/v1/{}/desired?after={after}", self.base, self.edge);
+        let mut resp = self
+            .agent
+            .get(&url)
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .call()
+            .with_context(|| format!("GET {url}"))?;
+        let status = resp.status();
+        let body = resp.body_mut().read_to_string()?;
+        if !status.is_success() {
+            bail!("GET {url}: {status}: {body}");
+        }
+        Ok(serde_json::from_str(&body)?)
+    }
+
+    fn put_report(&self, report: &EdgeReport) -> anyhow::Result<()> {
+        let url = format!("{}/edge/v1/{}/report", self.base, self.edge);
+        let mut resp = self
+            .agent
+            .put(&url)
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .header("Content-Type", "application/json")
+            .send(serde_json::to_string(report)?)
+            .with_context(|| format!("PUT {url}"))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.body_mut().read_to_string().unwrap_or_default();
+            bail!("PUT {url}: {status}: {body}");
+        }
+        Ok(())
+    }
+}
+
+impl ControlLink for Remote {
+    async fn desired(&self, after: u64) -> anyhow::Result<EdgeDesired> {
+        let this = self.clone_handle();
+        tokio::task::spawn_blocking(move || this.get_desired(after)).await?
+    }
+
+    async fn report(&self, report: EdgeReport) -> anyhow::Result<()> {
+        let this = self.clone_handle();
+        tokio::task::spawn_blocking(move || this.put_report(&report)).await?
+    }
+}
+
+impl Remote {
+    fn clone_handle(&self) -> Remote {
+        Remote {
+            agent: self.agent.clone(),
+            base: self.base.clone(),
+            edge: self.edge.clone(),
+            token: self.token.clone(),
+        }
+    }
+}
+
+/// `causeway edge --control URL --name NAME --token FILE`: one edge as its own process.
+pub fn run_remote(
+    control: String,
+    name: String,
+    token: PathBuf,
+    ca: Option<PathBuf>,
+    insecure: bool,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(async move {
+        let link = Arc::new(Remote::new(&control, &name, &token, ca.as_ref(), insecure)?);
+        let edge = edge::Edge::start(empty_config()).await?;
+        let agent = Arc::new(Agent::new(name.clone(), edge.clone()));
+        tracing::info!(edge = %name, control = %control, "following the control plane");
+        let run = tokio::spawn(agent.clone().run(link));
+        wait_for_signal().await;
+        run.abort();
+        edge.shutdown().await;
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -1,0 +1,487 @@
+//! The control plane's side of its edges: desired state per edge, versioned by generation,
+//! and the live reports the ARM diagnostics answer from.
+//!
+//! Data flow: every committed change bumps the store's generation → edges waiting on
+//! [`EdgeHub::wait_for_change`] wake and fetch [`Service::edge_desired`] → they report back
+//! through [`Service::edge_report`] → `routeTables`, `routeTablesSummary`, `arpTables`,
+//! `stats` and the circuit's link status read [`EdgeHub::report_for`].
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use api::{
+    Attachment, CircuitDesired, CircuitReport, EdgeDesired, EdgeReport, Encapsulation,
+    LinkAddresses, PeeringDesired, Role,
+};
+use axum::http::StatusCode;
+use ipnet::{Ipv4Net, Ipv6Net};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::arm::{Action, ArmError, Device};
+use crate::inventory::{EdgePlace, Inventory};
+use crate::model::{AZURE_ASN, Circuit, Peering};
+use crate::service::Service;
+
+/// A report older than this is treated as missing (the edge is down).
+pub const REPORT_TTL: Duration = Duration::from_secs(15);
+
+/// Edge inventory, the generation clock and the latest report of each edge.
+#[derive(Debug)]
+pub struct EdgeHub {
+    pub inventory: RwLock<Inventory>,
+    pub local_as: u32,
+    generation: watch::Sender<u64>,
+    reports: Mutex<HashMap<String, (EdgeReport, Instant)>>,
+}
+
+impl EdgeHub {
+    pub fn new(inventory: Inventory, generation: u64) -> EdgeHub {
+        EdgeHub {
+            inventory: RwLock::new(inventory),
+            local_as: AZURE_ASN,
+            generation: watch::Sender::new(generation),
+            reports: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn generation(&self) -> u64 {
+        *self.generation.borrow()
+    }
+
+    /// Publishes a new generation to waiting edges.
+    pub fn publish(&self, generation: u64) {
+        self.generation.send_if_modified(|g| {
+            let changed = *g != generation;
+            *g = generation;
+            changed
+        });
+    }
+
+    /// Waits until the generation differs from `after` (or `timeout` passes).
+    pub async fn wait_for_change(&self, after: u64, timeout: Duration) -> u64 {
+        let mut rx = self.generation.subscribe();
+        let wait = rx.wait_for(|g| *g != after);
+        let _ = tokio::time::timeout(timeout, wait).await;
+        *rx.borrow()
+    }
+
+    pub fn inventory(&self) -> Inventory {
+        self.inventory
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The fresh report of `edge` about circuit `service_key`, if any.
+    pub fn report_for(&self, edge: &str, service_key: &str) -> Option<CircuitReport> {
+        let reports = self.reports.lock().unwrap_or_else(|e| e.into_inner());
+        let (report, at) = reports.get(edge)?;
+        if at.elapsed() > REPORT_TTL {
+            return None;
+        }
+        report
+            .circuits
+            .iter()
+            .find(|c| c.service_key.eq_ignore_ascii_case(service_key))
+            .cloned()
+    }
+
+    pub fn edge_alive(&self, edge: &str) -> Option<bool> {
+        let reports = self.reports.lock().unwrap_or_else(|e| e.into_inner());
+        let (report, at) = reports.get(edge)?;
+        Some(at.elapsed() <= REPORT_TTL && report.net_admin)
+    }
+
+    fn store_report(&self, edge: &str, report: EdgeReport) {
+        self.reports
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(edge.to_owned(), (report, Instant::now()));
+    }
+}
+
+/// Maximum prefixes accepted from the customer: private peering 4,000 IPv4 (Standard/Local)
+/// or 10,000 (Premium) and 100 IPv6; Microsoft peering 200 per family.
+pub fn route_limits(circuit: &Circuit, peering: &Peering) -> (u32, u32) {
+    if peering.peering_type == "MicrosoftPeering" {
+        (200, 200)
+    } else if circuit.sku.tier == "Premium" {
+        (10_000, 100)
+    } else {
+        (4_000, 100)
+    }
+}
+
+/// The second usable address of the link's subnet is the edge's, the first the customer's.
+fn v4_link(prefix: &str) -> Option<LinkAddresses> {
+    let net: Ipv4Net = prefix.parse().ok()?;
+    let base = u32::from(net.network());
+    Some(LinkAddresses {
+        local: IpAddr::V4(Ipv4Addr::from(base + 2)),
+        peer: IpAddr::V4(Ipv4Addr::from(base + 1)),
+        prefix_len: net.prefix_len(),
+    })
+}
+
+fn v6_link(prefix: &str) -> Option<LinkAddresses> {
+    let net: Ipv6Net = prefix.parse().ok()?;
+    let base = u128::from(net.network());
+    Some(LinkAddresses {
+        local: IpAddr::V6(Ipv6Addr::from(base + 2)),
+        peer: IpAddr::V6(Ipv6Addr::from(base + 1)),
+        prefix_len: net.prefix_len(),
+    })
+}
+
+/// Names of a circuit's namespaces: the edge's routing domain and, in the lab, the
+/// customer's end of the cross-connect.
+pub fn edge_namespace(edge: &str, service_key: &str) -> String {
+    format!("cwe-{edge}-{}", &service_key[..service_key.len().min(8)])
+}
+
+pub fn customer_namespace(service_key: &str, role: Role) -> String {
+    format!(
+        "cw-{}-{}",
+        &service_key[..service_key.len().min(8)],
+        role.as_str()
+    )
+}
+
+impl Service {
+    /// Publishes the store's generation to the edges (after a committed change).
+    pub(crate) fn publish_generation(&self) {
+        let g = self.with_store(|s| s.generation()).unwrap_or(0);
+        self.edges.publish(g);
+    }
+
+    /// What `edge` must run now.
+    pub fn edge_desired(&self, edge: &str) -> Result<EdgeDesired, ArmError> {
+        let inventory = self.edges.inventory();
+        let place = inventory.place(edge).ok_or_else(|| {
+            ArmError::new(
+                StatusCode::NOT_FOUND,
+                "EdgeNotFound",
+                format!("No edge named '{edge}' in the inventory."),
+            )
+        })?;
+        let (generation, circuits) =
+            self.with_store(|s| -> Result<_, crate::store::StoreError> {
+                Ok((s.generation()?, s.all_circuits()?))
+            })?;
+        let circuits = circuits
+            .iter()
+            .filter(|c| {
+                c.provider
+                    .peering_location
+                    .eq_ignore_ascii_case(&place.location.name)
+                    && c.provisioned()
+                    && !c.peerings.is_empty()
+            })
+            .filter_map(|c| circuit_desired(c, &place, self.advertised_prefixes(c)))
+            .collect();
+        Ok(EdgeDesired {
+            edge: edge.to_owned(),
+            role: place.role,
+            generation,
+            local_as: self.edges.local_as,
+            router_id: place.edge.router_id,
+            circuits,
+        })
+    }
+
+    /// Prefixes the cloud side advertises to this circuit's customer.
+    pub fn advertised_prefixes(&self, _c: &Circuit) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Stores an edge's report; it must name an edge of the inventory.
+    pub fn edge_report(&self, edge: &str, report: EdgeReport) -> Result<(), ArmError> {
+        if self.edges.inventory().place(edge).is_none() {
+            return Err(ArmError::new(
+                StatusCode::NOT_FOUND,
+                "EdgeNotFound",
+                format!("No edge named '{edge}' in the inventory."),
+            ));
+        }
+        self.edges.store_report(edge, report);
+        Ok(())
+    }
+
+    /// Replaces the inventory (already validated) and persists it; edges see the change.
+    pub fn set_inventory(&self, inventory: Inventory) -> Result<(), ArmError> {
+        let json = serde_json::to_string(&inventory).map_err(|_| ArmError::internal())?;
+        self.with_store(|s| s.set_meta("inventory", &json))?;
+        *self
+            .edges
+            .inventory
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = inventory;
+        self.publish_generation();
+        Ok(())
+    }
+
+    /// Sets the drain prepend of one link of a circuit (0 removes it).
+    pub fn set_drain(&self, service_key: &str, link: &str, prepend: u8) -> Result<(), ArmError> {
+        self.with_store(|s| -> Result<(), ArmError> {
+            let mut c = s
+                .circuit_by_service_key(service_key)?
+                .ok_or_else(|| ArmError::not_found("circuits", service_key))?;
+            if prepend == 0 {
+                c.drain.remove(link);
+            } else {
+                c.drain.insert(link.to_owned(), prepend);
+            }
+            s.put_circuit(&c, None)?;
+            Ok(())
+        })?;
+        self.publish_generation();
+        Ok(())
+    }
+
+    /// The edge carrying one link of a circuit.
+    pub(crate) fn link_edge(&self, c: &Circuit, device: Device) -> Option<String> {
+        let inventory = self.edges.inventory();
+        let l = inventory.location(&c.provider.peering_location)?;
+        Some(match device {
+            Device::Primary => l.primary.name.clone(),
+            Device::Secondary => l.secondary.name.clone(),
+        })
+    }
+
+    /// The ARM body of an ARP / route table / route summary action, from the edge's report.
+    pub(crate) fn diagnostics(
+        &self,
+        c: &Circuit,
+        peering: &str,
+        action: Action,
+        device: Device,
+        cross: bool,
+    ) -> Value {
+        let report = self
+            .link_edge(c, device)
+            .and_then(|e| self.edges.report_for(&e, &c.service_key));
+        let p = report.as_ref().and_then(|r| {
+            r.peerings
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(peering))
+        });
+        let Some(p) = p else {
+            return json!({"value": []});
+        };
+        let value: Vec<Value> = match action {
+            Action::ArpTable => p
+                .arp
+                .iter()
+                .map(|a| json!({"age": a.age_secs, "interface": a.interface, "ipAddress": a.ip_address, "macAddress": a.mac_address}))
+                .collect(),
+            Action::RouteTable => p
+                .routes
+                .iter()
+                .map(|r| json!({
+                    "network": r.network,
+                    "nextHop": r.next_hop,
+                    "locPrf": r.local_pref.to_string(),
+                    "weight": 0,
+                    "path": if r.learned { r.as_path.clone() } else { self.edges.local_as.to_string() },
+                }))
+                .collect(),
+            Action::RouteTableSummary => p
+                .sessions
+                .iter()
+                .map(|s| {
+                    let up_down = s.uptime_secs.map_or_else(|| "never".to_owned(), format_duration);
+                    let state = if s.state == "Established" {
+                        s.prefixes_accepted.to_string()
+                    } else {
+                        s.state.clone()
+                    };
+                    if cross {
+                        json!({"neighbor": s.neighbor, "asn": s.remote_as, "upDown": up_down, "stateOrPrefixesReceived": state})
+                    } else {
+                        json!({
+                            "neighbor": s.neighbor,
+                            "v": if s.family == "ipv6" { 6 } else { 4 },
+                            "as": s.remote_as,
+                            "upDown": up_down,
+                            "statePfxRcd": state,
+                        })
+                    }
+                })
+                .collect(),
+        };
+        json!({"value": value})
+    }
+
+    /// Bytes in and out per link, for the whole circuit or one peering.
+    pub(crate) fn link_stats(&self, c: &Circuit, peering: Option<&str>) -> Value {
+        let bytes = |device: Device| -> (u64, u64) {
+            let Some(r) = self
+                .link_edge(c, device)
+                .and_then(|e| self.edges.report_for(&e, &c.service_key))
+            else {
+                return (0, 0);
+            };
+            r.peerings
+                .iter()
+                .filter(|p| peering.is_none_or(|n| p.name.eq_ignore_ascii_case(n)))
+                .fold((0, 0), |(i, o), p| (i + p.bytes_in, o + p.bytes_out))
+        };
+        let (pi, po) = bytes(Device::Primary);
+        let (si, so) = bytes(Device::Secondary);
+        json!({"primarybytesIn": pi, "primarybytesOut": po, "secondarybytesIn": si, "secondarybytesOut": so})
+    }
+
+    /// Live status of a circuit's two links (a Causeway extension of the circuit body):
+    /// which edge, the customer's namespace in the lab, and what is wrong if anything is.
+    pub(crate) fn link_status(&self, c: &Circuit) -> Value {
+        let mut out = serde_json::Map::new();
+        for device in [Device::Primary, Device::Secondary] {
+            let Some(edge) = self.link_edge(c, device) else {
+                out.insert(
+                    device.as_str().into(),
+                    json!({"state": "NoEdge", "error": format!("No edge pair serves peering location '{}'.", c.provider.peering_location)}),
+                );
+                continue;
+            };
+            let report = self.edges.report_for(&edge, &c.service_key);
+            let alive = self.edges.edge_alive(&edge);
+            let (state, error) = match (&report, alive, c.provisioned(), c.peerings.is_empty()) {
+                (_, _, false, _) => ("WaitingForProvider", None),
+                (_, _, true, true) => ("WaitingForPeering", None),
+                (None, None, ..) => (
+                    "EdgeNotReporting",
+                    Some(format!("Edge '{edge}' has not reported.")),
+                ),
+                (None, Some(_), ..) => ("Pending", None),
+                (Some(r), ..) if r.error.is_some() => ("Failed", r.error.clone()),
+                (Some(_), ..) => ("Active", None),
+            };
+            let role = match device {
+                Device::Primary => Role::Primary,
+                Device::Secondary => Role::Secondary,
+            };
+            let inventory = self.edges.inventory();
+            let lab = inventory.place(&edge).is_some_and(|p| p.edge.lab);
+            let mut v = json!({"edge": edge, "state": state});
+            if lab {
+                v["customerNamespace"] = json!(customer_namespace(&c.service_key, role));
+            }
+            if let Some(e) = error {
+                v["error"] = json!(e);
+            }
+            out.insert(device.as_str().into(), v);
+        }
+        Value::Object(out)
+    }
+
+    /// Per-link session state of a peering (a Causeway extension of the peering body): says
+    /// why a session is down.
+    pub(crate) fn peering_status(&self, c: &Circuit, peering: &str) -> Value {
+        let mut out = serde_json::Map::new();
+        for device in [Device::Primary, Device::Secondary] {
+            let sessions: Vec<Value> = self
+                .link_edge(c, device)
+                .and_then(|e| self.edges.report_for(&e, &c.service_key))
+                .and_then(|r| {
+                    r.peerings
+                        .into_iter()
+                        .find(|p| p.name.eq_ignore_ascii_case(peering))
+                })
+                .map(|p| {
+                    p.sessions
+                        .iter()
+                        .map(|s| {
+                            json!({
+                                "neighbor": s.neighbor,
+                                "state": s.state,
+                                "prefixesReceived": s.prefixes_received,
+                                "prefixesAdvertised": s.prefixes_advertised,
+                                "lastError": s.last_error,
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.insert(device.as_str().into(), Value::Array(sessions));
+        }
+        Value::Object(out)
+    }
+}
+
+fn format_duration(secs: u64) -> String {
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
+fn circuit_desired(
+    c: &Circuit,
+    place: &EdgePlace<'_>,
+    advertise: Vec<String>,
+) -> Option<CircuitDesired> {
+    let role = place.role;
+    let attachment = if place.edge.lab {
+        Attachment::Lab {
+            customer_namespace: customer_namespace(&c.service_key, role),
+        }
+    } else {
+        let port = place.edge.ports.iter().find(|p| {
+            p.owner
+                .eq_ignore_ascii_case(&c.provider.service_provider_name)
+        })?;
+        let encapsulation = match port.encapsulation.as_str() {
+            "dot1q" => Encapsulation::Dot1q,
+            "qinq" => Encapsulation::Qinq { stag: c.stag? },
+            _ => Encapsulation::Untagged,
+        };
+        Attachment::Interface {
+            ifname: port.ifname.clone(),
+            encapsulation,
+        }
+    };
+    let peerings = c
+        .peerings
+        .iter()
+        .map(|p| {
+            let (v4, v6) = route_limits(c, p);
+            let (p4, p6) = match role {
+                Role::Primary => (
+                    &p.primary_prefix,
+                    p.ipv6.as_ref().map(|x| &x.primary_prefix),
+                ),
+                Role::Secondary => (
+                    &p.secondary_prefix,
+                    p.ipv6.as_ref().map(|x| &x.secondary_prefix),
+                ),
+            };
+            let v6_enabled = p.ipv6.as_ref().is_some_and(|x| x.state == "Enabled");
+            PeeringDesired {
+                name: p.name.clone(),
+                vlan_id: p.vlan_id,
+                enabled: p.state == "Enabled",
+                peer_asn: p.peer_asn,
+                md5_key: p.shared_key.clone(),
+                ipv4: v4_link(p4),
+                ipv6: p6.filter(|_| v6_enabled).and_then(|s| v6_link(s)),
+                max_prefixes_v4: v4,
+                max_prefixes_v6: v6,
+            }
+        })
+        .collect();
+    Some(CircuitDesired {
+        service_key: c.service_key.clone(),
+        id: c.id(),
+        role,
+        namespace: edge_namespace(&place.edge.name, &c.service_key),
+        attachment,
+        peerings,
+        prepend: c.drain.get(role.as_str()).copied().unwrap_or(0),
+        advertise,
+    })
+}
