@@ -210,7 +210,7 @@ impl Service {
                     let items = if req.principal.owns_subscription(sub) {
                         st.circuits(sub, rg.as_deref())?
                             .iter()
-                            .map(Circuit::render)
+                            .map(|c| self.render_circuit(c))
                             .collect()
                     } else {
                         Vec::new()
@@ -251,12 +251,7 @@ impl Service {
             Target::Peering(cp, name) => match *m {
                 Method::GET => {
                     let c = self.visible_circuit(st, req, cp)?;
-                    let p = c
-                        .peering(name)
-                        .ok_or_else(|| ArmError::not_found("peerings", name))?;
-                    let mut v = p.render(&c.id(), "expressRouteCircuits", &c);
-                    v["properties"]["causeway"] = json!({"links": self.peering_status(&c, name)});
-                    Ok(Reply::ok(v))
+                    Ok(Reply::ok(self.render_peering(&c, name)?))
                 }
                 Method::PUT => {
                     let c = self.writable_circuit(st, req, cp)?;
@@ -529,7 +524,13 @@ impl Service {
         } else {
             StatusCode::OK
         };
-        Ok(self.lro(req, status, Some(circuit.render()), &circuit.location, &op))
+        Ok(self.lro(
+            req,
+            status,
+            Some(self.render_circuit(&circuit)),
+            &circuit.location,
+            &op,
+        ))
     }
 
     fn patch_circuit(&self, st: &mut Store, req: &Request, cp: &CircuitPath) -> R<Reply> {
@@ -543,7 +544,7 @@ impl Service {
         c.tags = validate::tags(body)?;
         c.etag = new_etag();
         st.put_circuit(&c, None)?;
-        Ok(Reply::ok(c.render()))
+        Ok(Reply::ok(self.render_circuit(&c)))
     }
 
     fn delete_circuit(&self, st: &mut Store, req: &Request, cp: &CircuitPath) -> R<Reply> {
@@ -614,7 +615,11 @@ impl Service {
         } else {
             StatusCode::OK
         };
-        let rendered = peering.render(&parent, kind, &c);
+        let rendered = if cross {
+            peering.render(&parent, kind, &c)
+        } else {
+            self.render_peering(&c, &peering.name)?
+        };
         Ok(self.lro(req, status, Some(rendered), &c.location, &op))
     }
 
@@ -775,6 +780,16 @@ impl Service {
         Ok(self.lro(req, StatusCode::ACCEPTED, None, &c.location, &op))
     }
 
+    /// A peering body with its sessions' live status (`properties.causeway`).
+    fn render_peering(&self, c: &Circuit, name: &str) -> R<Value> {
+        let p = c
+            .peering(name)
+            .ok_or_else(|| ArmError::not_found("peerings", name))?;
+        let mut v = p.render(&c.id(), "expressRouteCircuits", c);
+        v["properties"]["causeway"] = json!({"links": self.peering_status(c, name)});
+        Ok(v)
+    }
+
     /// The circuit body with its links' live status (`properties.causeway`).
     fn render_circuit(&self, c: &Circuit) -> Value {
         let mut v = c.render();
@@ -829,13 +844,12 @@ impl Service {
     /// GET handling for an operation result, with the store already locked.
     fn read_only(&self, st: &Store, req: &Request) -> R<Reply> {
         match &req.target {
-            Target::Circuit(cp) => Ok(Reply::ok(self.visible_circuit(st, req, cp)?.render())),
+            Target::Circuit(cp) => Ok(Reply::ok(
+                self.render_circuit(&self.visible_circuit(st, req, cp)?),
+            )),
             Target::Peering(cp, name) => {
                 let c = self.visible_circuit(st, req, cp)?;
-                let p = c
-                    .peering(name)
-                    .ok_or_else(|| ArmError::not_found("peerings", name))?;
-                Ok(Reply::ok(p.render(&c.id(), "expressRouteCircuits", &c)))
+                Ok(Reply::ok(self.render_peering(&c, name)?))
             }
             Target::Authorization(cp, name) => {
                 let c = self.visible_circuit(st, req, cp)?;

@@ -368,6 +368,46 @@ fn v6_subnet(path: &str, s: &str) -> R<Ipv6Net> {
     Ok(net)
 }
 
+/// The primary and secondary link subnets: two /30s (/126s), or one /29 (/125) given as the
+/// primary prefix — with the secondary absent or the same — split in two, lower half primary.
+fn split_or_pair(
+    primary: &str,
+    secondary: Option<&str>,
+    path: &str,
+    v6: bool,
+) -> R<(String, String)> {
+    let whole = if v6 { 125 } else { 29 };
+    let net = primary
+        .parse::<IpNet>()
+        .ok()
+        .filter(|n| n.prefix_len() == whole && n.trunc() == *n && n.network().is_ipv6() == v6);
+    if let Some(net) = net
+        && secondary.is_none_or(|s| s == primary)
+    {
+        let halves: Vec<IpNet> = net
+            .subnets(whole + 1)
+            .map_err(|_| {
+                bad(
+                    "InvalidPeerAddressPrefix",
+                    format!("cannot split '{primary}'"),
+                )
+            })?
+            .collect();
+        if let [a, b] = halves.as_slice() {
+            return Ok((a.to_string(), b.to_string()));
+        }
+    }
+    let secondary = secondary.filter(|s| !s.is_empty()).ok_or_else(|| {
+        bad(
+            "InvalidRequestFormat",
+            format!(
+                "'{path}.secondaryPeerAddressPrefix' is required (or give one /{whole} as the primary prefix to split in two)."
+            ),
+        )
+    })?;
+    Ok((primary.to_owned(), secondary.to_owned()))
+}
+
 fn state(body: &Value, path: &str) -> R<String> {
     match opt_str(body, path)? {
         None => Ok("Enabled".into()),
@@ -548,14 +588,14 @@ pub fn peering(body: &Value, name: &str, others: &[Peering], modified_by: &str) 
             ),
         ));
     }
-    let primary = v4_subnet(
-        "properties.primaryPeerAddressPrefix",
+    let (primary, secondary) = split_or_pair(
         req_str(body, "properties.primaryPeerAddressPrefix")?,
+        opt_str(body, "properties.secondaryPeerAddressPrefix")?,
+        "properties",
+        false,
     )?;
-    let secondary = v4_subnet(
-        "properties.secondaryPeerAddressPrefix",
-        req_str(body, "properties.secondaryPeerAddressPrefix")?,
-    )?;
+    let primary = v4_subnet("properties.primaryPeerAddressPrefix", &primary)?;
+    let secondary = v4_subnet("properties.secondaryPeerAddressPrefix", &secondary)?;
     if primary == secondary {
         return Err(bad(
             "PeerAddressPrefixesOverlap",
@@ -595,14 +635,14 @@ pub fn peering(body: &Value, name: &str, others: &[Peering], modified_by: &str) 
         None => None,
         Some(_) => {
             let p = "properties.ipv6PeeringConfig";
-            let primary = v6_subnet(
-                &format!("{p}.primaryPeerAddressPrefix"),
+            let (primary, secondary) = split_or_pair(
                 req_str(body, &format!("{p}.primaryPeerAddressPrefix"))?,
+                opt_str(body, &format!("{p}.secondaryPeerAddressPrefix"))?,
+                p,
+                true,
             )?;
-            let secondary = v6_subnet(
-                &format!("{p}.secondaryPeerAddressPrefix"),
-                req_str(body, &format!("{p}.secondaryPeerAddressPrefix"))?,
-            )?;
+            let primary = v6_subnet(&format!("{p}.primaryPeerAddressPrefix"), &primary)?;
+            let secondary = v6_subnet(&format!("{p}.secondaryPeerAddressPrefix"), &secondary)?;
             if primary == secondary {
                 return Err(bad(
                     "PeerAddressPrefixesOverlap",

@@ -370,3 +370,32 @@ fn peering_rules() {
         .is_ok()
     );
 }
+
+#[test]
+fn one_slash_29_is_split_into_the_primary_and_secondary_slash_30s() {
+    let body = serde_json::json!({"properties": {
+        "peerASN": 65001, "vlanId": 200,
+        "primaryPeerAddressPrefix": "10.8.0.8/29",
+        "ipv6PeeringConfig": {"primaryPeerAddressPrefix": "2001:db8:8::/125"},
+    }});
+    let p = peering(&body, "AzurePrivatePeering", &[], "Customer").expect("a /29 is accepted");
+    assert_eq!(
+        (p.primary_prefix.as_str(), p.secondary_prefix.as_str()),
+        ("10.8.0.8/30", "10.8.0.12/30")
+    );
+    let v6 = p.ipv6.expect("IPv6 config");
+    assert_eq!(
+        (v6.primary_prefix.as_str(), v6.secondary_prefix.as_str()),
+        ("2001:db8:8::/126", "2001:db8:8::4/126")
+    );
+    let missing = serde_json::json!({"properties": {
+        "peerASN": 65001, "vlanId": 200, "primaryPeerAddressPrefix": "10.8.0.8/30",
+    }});
+    let e = peering(&missing, "AzurePrivatePeering", &[], "Customer").expect_err("one /30 alone");
+    assert_eq!(e.code, "InvalidRequestFormat");
+    assert!(
+        e.message.contains("secondaryPeerAddressPrefix"),
+        "{}",
+        e.message
+    );
+}
