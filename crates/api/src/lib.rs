@@ -36,6 +36,9 @@ pub struct EdgeDesired {
     pub edge: String,
     /// The edge's role at its peering location.
     pub role: Role,
+    /// The control plane's identity: edges of different control planes on one host keep
+    /// apart what they built.
+    pub instance: String,
     /// Increases with every change that can affect any edge.
     pub generation: u64,
     pub local_as: u32,
@@ -186,6 +189,7 @@ mod tests {
         let d = EdgeDesired {
             edge: "lab-edge-1".into(),
             role: Role::Primary,
+            instance: "1a2b3c4d".into(),
             generation: 7,
             local_as: 12076,
             router_id: Ipv4Addr::new(192, 0, 2, 1),

@@ -33,15 +33,18 @@ pub const REPORT_TTL: Duration = Duration::from_secs(15);
 pub struct EdgeHub {
     pub inventory: RwLock<Inventory>,
     pub local_as: u32,
+    /// This control plane's identity (persisted), handed to its edges.
+    pub instance: String,
     generation: watch::Sender<u64>,
     reports: Mutex<HashMap<String, (EdgeReport, Instant)>>,
 }
 
 impl EdgeHub {
-    pub fn new(inventory: Inventory, generation: u64) -> EdgeHub {
+    pub fn new(inventory: Inventory, generation: u64, instance: String) -> EdgeHub {
         EdgeHub {
             inventory: RwLock::new(inventory),
             local_as: AZURE_ASN,
+            instance,
             generation: watch::Sender::new(generation),
             reports: Mutex::new(HashMap::new()),
         }
@@ -185,6 +188,7 @@ impl Service {
         Ok(EdgeDesired {
             edge: edge.to_owned(),
             role: place.role,
+            instance: self.edges.instance.clone(),
             generation,
             local_as: self.edges.local_as,
             router_id: place.edge.router_id,

@@ -165,16 +165,17 @@ impl Service {
     }
 
     pub fn with_inventory(
-        store: Store,
+        mut store: Store,
         catalog: Catalog,
         inventory: crate::inventory::Inventory,
     ) -> Service {
         let generation = store.generation().unwrap_or(0);
+        let instance = store.instance().unwrap_or_else(|_| "00000000".into());
         Service {
             store: Mutex::new(store),
             catalog,
             page_size: DEFAULT_PAGE_SIZE,
-            edges: crate::edges::EdgeHub::new(inventory, generation),
+            edges: crate::edges::EdgeHub::new(inventory, generation, instance),
         }
     }
 

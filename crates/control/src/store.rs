@@ -235,6 +235,19 @@ impl Store {
             .unwrap_or(0))
     }
 
+    /// This store's random identity, made on first use.
+    pub fn instance(&mut self) -> Result<String> {
+        if let Some(id) = self.meta("instance")? {
+            return Ok(id);
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        self.conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', ?1)",
+            params![id],
+        )?;
+        Ok(self.meta("instance")?.unwrap_or(id))
+    }
+
     /// Bumps the generation without another change (inventory or drain edits).
     pub fn touch_generation(&mut self) -> Result<()> {
         let tx = self.conn.transaction()?;

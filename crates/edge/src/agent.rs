@@ -137,6 +137,9 @@ impl Agent {
         }
         // Kernel side of new and changed circuits first, so their domains find their links.
         for (key, c) in &new {
+            if self.net_admin {
+                self.record(&desired, c);
+            }
             if let Err(e) = self.build(c, old.get(key)) {
                 tracing::warn!(edge = %self.name, circuit = %c.id, "{e}");
                 errors.insert(key.clone(), e);
@@ -149,7 +152,7 @@ impl Agent {
         // Removed circuits: sessions are gone now; remove their kernel side.
         for (key, c) in &old {
             if !new.contains_key(key) {
-                self.teardown(c);
+                self.teardown(&desired, c);
             }
         }
         state.errors = errors;
@@ -207,28 +210,49 @@ impl Agent {
         Ok(())
     }
 
-    /// At start: namespaces this edge made for circuits that no longer exist (deleted while
-    /// it was down) are removed, with the lab customer ends of the same links.
+    /// Where this edge records the namespaces it made: one file per circuit, named after the
+    /// edge-side namespace, holding the customer-side one (if any). Scoped by control-plane
+    /// instance and edge name, so several control planes on one host never touch each
+    /// other's circuits.
+    fn records(&self, desired: &EdgeDesired) -> std::path::PathBuf {
+        std::path::Path::new("/run/causeway").join(&desired.instance).join(&self.name)
+    }
+
+    fn record(&self, desired: &EdgeDesired, c: &CircuitDesired) {
+        let dir = self.records(desired);
+        let customer = match &c.attachment {
+            Attachment::Lab { customer_namespace } => customer_namespace.as_str(),
+            Attachment::Interface { .. } => "",
+        };
+        let written = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(dir.join(&c.namespace), customer));
+        if let Err(e) = written {
+            tracing::warn!(edge = %self.name, "cannot record namespace {}: {e}", c.namespace);
+        }
+    }
+
+    /// At start: namespaces this edge made (per its records) for circuits that no longer
+    /// exist, deleted while it was down, are removed with their lab customer ends.
     fn remove_leftovers(&self, desired: &EdgeDesired) {
-        let prefix = format!("cwe-{}-", self.name);
-        let Ok(entries) = std::fs::read_dir("/run/netns") else {
+        let dir = self.records(desired);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
             return;
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(key) = name.strip_prefix(&prefix) else {
-                continue;
-            };
             if desired.circuits.iter().any(|c| c.namespace == name) {
                 continue;
             }
             tracing::info!(edge = %self.name, namespace = %name, "removing a leftover circuit namespace");
+            let customer = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            if !customer.is_empty() {
+                let _ = lab::delete_namespace(customer.trim());
+            }
             let _ = lab::delete_namespace(&name);
-            let _ = lab::delete_namespace(&format!("cw-{key}-{}", desired.role.as_str()));
+            let _ = std::fs::remove_file(entry.path());
         }
     }
 
-    fn teardown(&self, c: &CircuitDesired) {
+    fn teardown(&self, desired: &EdgeDesired, c: &CircuitDesired) {
         if let Attachment::Lab { customer_namespace } = &c.attachment
             && let Err(e) = lab::delete_namespace(customer_namespace)
         {
@@ -237,6 +261,7 @@ impl Agent {
         if let Err(e) = lab::delete_namespace(&c.namespace) {
             tracing::warn!(edge = %self.name, "{e}");
         }
+        let _ = std::fs::remove_file(self.records(desired).join(&c.namespace));
     }
 
     /// One routing domain per circuit peering, with an IPv4 and an IPv6 session as configured.
@@ -426,7 +451,7 @@ impl Agent {
         let state = self.state.lock().await;
         if let Some(applied) = &state.applied {
             for c in &applied.circuits {
-                self.teardown(c);
+                self.teardown(applied, c);
             }
         }
     }

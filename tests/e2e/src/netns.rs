@@ -50,6 +50,25 @@ impl Netns {
         ns
     }
 
+    /// Takes over a namespace someone else created (e.g. the customer end of a circuit's
+    /// cross-connect, made by an edge): the test runs its processes there, and on drop the
+    /// namespace is cleaned up exactly like one made by [`Netns::new`]. Its work directory
+    /// is `WORK_ROOT/<name>`.
+    pub fn adopt(name: &str) -> Netns {
+        assert!(
+            Path::new("/run/netns").join(name).exists(),
+            "namespace {name} does not exist"
+        );
+        let ns = Netns {
+            dir: Path::new(WORK_ROOT).join(name),
+            name: name.to_string(),
+        };
+        let _ = std::fs::remove_dir_all(&ns.dir);
+        std::fs::create_dir_all(&ns.dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", ns.dir.display()));
+        ns
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -89,38 +108,55 @@ impl Netns {
             ))
         }
     }
+}
 
-    fn pids(&self) -> Vec<String> {
-        Command::new("ip")
-            .args(["netns", "pids", &self.name])
-            .output()
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .split_whitespace()
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
+/// The processes running in namespace `name` (none when it does not exist).
+pub fn pids_in(name: &str) -> Vec<String> {
+    Command::new("ip")
+        .args(["netns", "pids", name])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Kills every process in namespace `name` and deletes it (nothing when it is gone).
+pub fn remove_namespace(name: &str) {
+    for _ in 0..50 {
+        let pids = pids_in(name);
+        if pids.is_empty() {
+            break;
+        }
+        for pid in &pids {
+            let _ = Command::new("kill").args(["-KILL", pid]).status();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    if Path::new("/run/netns").join(name).exists() {
+        let _ = Command::new("ip").args(["netns", "del", name]).status();
+    }
+}
+
+/// Names of every namespace in `/run/netns`.
+pub fn namespaces() -> Vec<String> {
+    std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl Drop for Netns {
     fn drop(&mut self) {
         // Processes started in the namespace by this test (daemons normally stop in their
         // own Drop first; this catches children they left behind).
-        for _ in 0..50 {
-            let pids = self.pids();
-            if pids.is_empty() {
-                break;
-            }
-            for pid in &pids {
-                let _ = Command::new("kill").args(["-KILL", pid]).status();
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
+        remove_namespace(&self.name);
         if std::thread::panicking() {
             eprintln!(
                 "note: work directory of namespace {} kept at {}",

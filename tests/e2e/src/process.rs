@@ -31,12 +31,34 @@ impl Daemon {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Daemon {
+        Daemon::spawn_command(ns.command(program), label, log, program, args, env)
+    }
+
+    /// Starts `program args` in the host's namespace (e.g. the control plane, or an edge
+    /// that makes its own namespaces), logging to `log`.
+    pub fn spawn_host(
+        label: &str,
+        log: &Path,
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Daemon {
+        Daemon::spawn_command(Command::new(program), label, log, program, args, env)
+    }
+
+    fn spawn_command(
+        mut cmd: Command,
+        label: &str,
+        log: &Path,
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let out =
             File::create(log).unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
         let err = out
             .try_clone()
             .expect("invariant: a fresh file handle can be cloned");
-        let mut cmd = ns.command(program);
         cmd.args(args).stdin(Stdio::null()).stdout(out).stderr(err);
         for (k, v) in env {
             cmd.env(k, v);
