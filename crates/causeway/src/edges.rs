@@ -95,25 +95,12 @@ impl Remote {
         if token.is_empty() {
             bail!("{} is empty", token_file.display());
         }
-        let mut tls = ureq::tls::TlsConfig::builder();
-        if insecure {
-            tls = tls.disable_verification(true);
-        } else if let Some(path) = ca {
-            let pem =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let certs = ureq::tls::parse_pem(&pem)
-                .filter_map(|item| match item {
-                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
-                    Ok(_) => None,
-                    Err(e) => Some(Err(e)),
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .with_context(|| format!("cannot parse {}", path.display()))?;
-            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
-        }
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .tls_config(tls.build())
+            .tls_config(crate::client::tls_config(
+                ca.map(PathBuf::as_path),
+                insecure,
+            )?)
             .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_global(Some(POLL + Duration::from_secs(20)))
             .build();
@@ -200,24 +187,9 @@ pub fn run_remote(
         let agent = Arc::new(Agent::new(name.clone(), edge.clone()));
         tracing::info!(edge = %name, control = %control, "following the control plane");
         let run = tokio::spawn(agent.clone().run(link));
-        wait_for_signal().await;
+        control::wait_for_signal().await;
         run.abort();
         edge.shutdown().await;
         Ok(())
     })
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        std::future::pending::<()>().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
 }

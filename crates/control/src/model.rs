@@ -100,6 +100,9 @@ pub struct Authorization {
     pub key: String,
     pub use_status: String,
     pub etag: String,
+    /// The connection using this authorization (while `use_status` is InUse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_resource_uri: Option<String>,
 }
 
 pub fn new_etag() -> String {
@@ -294,7 +297,7 @@ impl MicrosoftConfig {
 
 impl Authorization {
     pub fn render(&self, parent_id: &str) -> Value {
-        json!({
+        let mut v = json!({
             "id": format!("{parent_id}/authorizations/{}", self.name),
             "name": self.name,
             "type": "Microsoft.Network/expressRouteCircuits/authorizations",
@@ -304,6 +307,10 @@ impl Authorization {
                 "authorizationKey": self.key,
                 "authorizationUseStatus": self.use_status,
             }
-        })
+        });
+        if let Some(uri) = &self.connection_resource_uri {
+            v["properties"]["connectionResourceUri"] = json!(uri);
+        }
+        v
     }
 }

@@ -681,6 +681,7 @@ impl Service {
                     key: uuid::Uuid::new_v4().to_string(),
                     use_status: "Available".into(),
                     etag: new_etag(),
+                    connection_resource_uri: None,
                 }
             }
         };

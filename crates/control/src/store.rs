@@ -80,6 +80,15 @@ impl Store {
             );
             CREATE INDEX IF NOT EXISTS circuits_sub ON circuits(sub, rg, seq);
             CREATE INDEX IF NOT EXISTS circuits_provider ON circuits(provider, seq);
+            CREATE TABLE IF NOT EXISTS resources (
+                key TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                sub TEXT NOT NULL,
+                rg TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                body TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS resources_kind ON resources(kind, sub, rg, seq);
             CREATE TABLE IF NOT EXISTS operations (
                 id TEXT PRIMARY KEY,
                 body TEXT NOT NULL
@@ -178,26 +187,7 @@ impl Store {
     /// Creates or replaces a circuit, recording `op` in the same transaction.
     pub fn put_circuit(&mut self, c: &Circuit, op: Option<&Operation>) -> Result<()> {
         let tx = self.conn.transaction()?;
-        let body = serde_json::to_string(c)?;
-        let k = key(&c.sub, &c.rg, &c.name);
-        let updated = tx.execute(
-            "UPDATE circuits SET body = ?2 WHERE key = ?1",
-            params![k, body],
-        )?;
-        if updated == 0 {
-            tx.execute(
-                "INSERT INTO circuits (key, sub, rg, service_key, provider, seq, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, (SELECT COALESCE(MAX(seq), 0) + 1 FROM circuits), ?6)",
-                params![
-                    k,
-                    c.sub.to_ascii_lowercase(),
-                    c.rg.to_ascii_lowercase(),
-                    c.service_key.to_ascii_lowercase(),
-                    c.provider.service_provider_name.to_ascii_lowercase(),
-                    body
-                ],
-            )?;
-        }
+        write_circuit(&tx, c)?;
         if let Some(op) = op {
             put_operation(&tx, op)?;
         }
@@ -297,6 +287,93 @@ impl Store {
         Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
     }
 
+    // ----- cloud-side resources (virtual networks, gateways, connections) -----
+
+    /// One resource's stored body.
+    pub fn resource(&self, kind: &str, sub: &str, rg: &str, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT body FROM resources WHERE key = ?1",
+                params![resource_key(kind, sub, rg, name)],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Resources of a kind, optionally in one subscription (and resource group), oldest first.
+    pub fn resources(
+        &self,
+        kind: &str,
+        sub: Option<&str>,
+        rg: Option<&str>,
+    ) -> Result<Vec<String>> {
+        let kind = kind.to_ascii_lowercase();
+        let sub = sub.map(str::to_ascii_lowercase);
+        let rg = rg.map(str::to_ascii_lowercase);
+        let mut st = self.conn.prepare_cached(
+            "SELECT body FROM resources WHERE kind = ?1
+               AND (?2 IS NULL OR sub = ?2) AND (?3 IS NULL OR rg = ?3)
+             ORDER BY seq",
+        )?;
+        let rows = st
+            .query_map(params![kind, sub, rg], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Every resource as (key, body), by key: the whole cloud-side state (tests compare it).
+    pub fn resource_dump(&self) -> Result<Vec<(String, String)>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT key, body FROM resources ORDER BY key")?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Applies resource writes, circuit writes and the operation record in one transaction,
+    /// and bumps the edge generation (the advertised prefixes may have changed).
+    pub fn commit(&mut self, batch: &Batch) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for (k, body) in &batch.puts {
+            let key = resource_key(&k.kind, &k.sub, &k.rg, &k.name);
+            let updated = tx.execute(
+                "UPDATE resources SET body = ?2 WHERE key = ?1",
+                params![key, body],
+            )?;
+            if updated == 0 {
+                tx.execute(
+                    "INSERT INTO resources (key, kind, sub, rg, seq, body)
+                     VALUES (?1, ?2, ?3, ?4, (SELECT COALESCE(MAX(seq), 0) + 1 FROM resources), ?5)",
+                    params![
+                        key,
+                        k.kind.to_ascii_lowercase(),
+                        k.sub.to_ascii_lowercase(),
+                        k.rg.to_ascii_lowercase(),
+                        body
+                    ],
+                )?;
+            }
+        }
+        for k in &batch.deletes {
+            tx.execute(
+                "DELETE FROM resources WHERE key = ?1",
+                params![resource_key(&k.kind, &k.sub, &k.rg, &k.name)],
+            )?;
+        }
+        for c in &batch.circuits {
+            write_circuit(&tx, c)?;
+        }
+        if let Some(op) = &batch.op {
+            put_operation(&tx, op)?;
+        }
+        bump_generation(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     // ----- tokens -----
 
     pub fn insert_token(&mut self, t: &TokenRecord) -> Result<()> {
@@ -345,6 +422,54 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
         created: r.get(3)?,
         revoked: r.get::<_, i64>(4)? != 0,
     })
+}
+
+/// Where a cloud-side resource lives: `kind` is its ARM type (`virtualNetworks`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceKey {
+    pub kind: String,
+    pub sub: String,
+    pub rg: String,
+    pub name: String,
+}
+
+/// Writes that commit together (see [`Store::commit`]).
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// (where, JSON body): created or replaced.
+    pub puts: Vec<(ResourceKey, String)>,
+    pub deletes: Vec<ResourceKey>,
+    /// Circuits to create or replace (authorization status changes).
+    pub circuits: Vec<Circuit>,
+    pub op: Option<Operation>,
+}
+
+fn resource_key(kind: &str, sub: &str, rg: &str, name: &str) -> String {
+    format!("{kind}/{sub}/{rg}/{name}").to_ascii_lowercase()
+}
+
+fn write_circuit(tx: &rusqlite::Transaction<'_>, c: &Circuit) -> Result<()> {
+    let body = serde_json::to_string(c)?;
+    let k = key(&c.sub, &c.rg, &c.name);
+    let updated = tx.execute(
+        "UPDATE circuits SET body = ?2 WHERE key = ?1",
+        params![k, body],
+    )?;
+    if updated == 0 {
+        tx.execute(
+            "INSERT INTO circuits (key, sub, rg, service_key, provider, seq, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, (SELECT COALESCE(MAX(seq), 0) + 1 FROM circuits), ?6)",
+            params![
+                k,
+                c.sub.to_ascii_lowercase(),
+                c.rg.to_ascii_lowercase(),
+                c.service_key.to_ascii_lowercase(),
+                c.provider.service_provider_name.to_ascii_lowercase(),
+                body
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 fn bump_generation(tx: &rusqlite::Transaction<'_>) -> Result<()> {

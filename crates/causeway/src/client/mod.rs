@@ -211,6 +211,31 @@ impl Profile {
     }
 }
 
+/// TLS settings for talking to a control plane: no verification (`insecure`), or the
+/// platform's roots replaced by the certificate(s) in `ca_cert`, or the platform's roots.
+pub fn tls_config(ca_cert: Option<&Path>, insecure: bool) -> anyhow::Result<ureq::tls::TlsConfig> {
+    let mut tls = ureq::tls::TlsConfig::builder();
+    if insecure {
+        tls = tls.disable_verification(true);
+    } else if let Some(path) = ca_cert {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("cannot read certificate {}", path.display()))?;
+        let certs = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("cannot parse certificate {}", path.display()))?;
+        if certs.is_empty() {
+            bail!("{} holds no PEM certificate", path.display());
+        }
+        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+    }
+    Ok(tls.build())
+}
+
 /// Where `causeway serve` keeps `admin.token` and `tls.crt` on this machine.
 fn local_data_dir() -> PathBuf {
     std::env::var_os("CAUSEWAY_DATA_DIR")
@@ -347,29 +372,10 @@ impl Client {
             let local = data_dir.join("tls.crt");
             (origin.0 == "https" && is_loopback(&origin.1) && local.exists()).then_some(local)
         });
-        let mut tls = ureq::tls::TlsConfig::builder();
-        if insecure {
-            tls = tls.disable_verification(true);
-        } else if let Some(path) = ca_cert {
-            let pem = std::fs::read(&path)
-                .with_context(|| format!("cannot read certificate {}", path.display()))?;
-            let certs = ureq::tls::parse_pem(&pem)
-                .filter_map(|item| match item {
-                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
-                    Ok(_) => None,
-                    Err(e) => Some(Err(e)),
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .with_context(|| format!("cannot parse certificate {}", path.display()))?;
-            if certs.is_empty() {
-                bail!("{} holds no PEM certificate", path.display());
-            }
-            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
-        }
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
-            .tls_config(tls.build())
+            .tls_config(tls_config(ca_cert.as_deref(), insecure)?)
             .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_global(Some(Duration::from_secs(120)))
             .user_agent(format!("causeway-cli/{}", env!("CARGO_PKG_VERSION")))
