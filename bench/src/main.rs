@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use bench::plan::{self, Scenario, Sizes};
 use bench::report::{self, DataSummary, Machine, Report};
 use bench::run::{self, RunOptions};
-use bench::targets::{self, Kind};
+use bench::targets::Kind;
 use clap::Parser;
 
 /// Convergence, CPU and memory of Causeway's edge against BIRD, FRR, GoBGP and OpenBGPD.
@@ -62,6 +62,27 @@ fn workspace_target() -> PathBuf {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    std::thread::spawn(|| {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            use tokio::signal::unix::{SignalKind, signal};
+            let Ok(mut term) = signal(SignalKind::terminate()) else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        });
+        eprintln!("interrupted: stopping the run and cleaning up");
+        run::INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    run::remove_stale_namespaces();
     let scenario = Scenario::from_number(cli.scenario)?;
     let kinds: Vec<Kind> = cli
         .targets
@@ -84,7 +105,9 @@ fn main() -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| workspace_target().join("bench-data"));
     let csv = bench::data::csv_path(&data_dir).context("getting the routing data")?;
-    let table = bench::data::load(&csv)?;
+    let mut table = bench::data::load(&csv)?;
+    // A path through the target's own AS would be dropped by every target's loop detection.
+    table.routes.retain(|r| r.origin_as != plan::TARGET_AS);
     eprintln!(
         "data: {} ({} rows, {} usable prefixes)",
         csv.display(),
@@ -166,6 +189,5 @@ fn main() -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    let _ = targets::ALL;
     Ok(())
 }

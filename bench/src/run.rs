@@ -26,6 +26,39 @@ use crate::procstat;
 use crate::session::{Connector, Established, SessionSpec};
 use crate::targets::{self, Kind};
 
+/// Set when the harness got SIGINT or SIGTERM: the run in progress stops and cleans up.
+pub static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Namespaces that an earlier, killed harness left behind (`cb-snd|tgt|mon-PID-N` with PID
+/// gone): their processes are killed and they are deleted.
+pub fn remove_stale_namespaces() {
+    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let name = line.split_whitespace().next().unwrap_or("");
+        let parts: Vec<&str> = name.split('-').collect();
+        let ["cb", "snd" | "tgt" | "mon", pid, _] = parts.as_slice() else {
+            continue;
+        };
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        for p in procstat::netns_pids(name) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &p.to_string()])
+                .status();
+        }
+        let _ = Command::new("ip").args(["netns", "del", name]).status();
+        let _ = std::fs::remove_dir_all(std::path::Path::new(e2e::netns::WORK_ROOT).join(name));
+        eprintln!("removed namespace {name} left by an earlier run");
+    }
+}
+
 /// Settings for every run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -213,8 +246,22 @@ fn run_inner(kind: Kind, plan: &Plan, opts: &RunOptions) -> anyhow::Result<RunRe
             })
             .collect();
         let phase_deadline = Instant::now() + opts.timeout;
+        let mut next_progress = Instant::now() + Duration::from_secs(10);
         let done = loop {
             std::thread::sleep(Duration::from_millis(20));
+            if interrupted() {
+                bail!("interrupted");
+            }
+            if Instant::now() >= next_progress {
+                next_progress += Duration::from_secs(10);
+                let missing: usize = tables.iter().map(|t| lock(t).missing()).sum();
+                let unexpected: usize = tables.iter().map(|t| lock(t).unexpected()).sum();
+                let writing = sends.iter().filter(|h| !h.is_finished()).count();
+                eprintln!(
+                    "  phase {}: {missing} prefixes still missing at the monitors, {unexpected} unexpected, {writing} senders still writing",
+                    phase + 1
+                );
+            }
             let complete = tables.iter().all(|t| lock(t).is_complete());
             let sent = sends.iter().all(|h| h.is_finished());
             if complete && sent {
@@ -375,7 +422,7 @@ fn wait_idle(pids: &[u32]) -> procstat::Sample {
     loop {
         std::thread::sleep(Duration::from_millis(500));
         let now = procstat::sample(pids);
-        if now.cpu_secs - last.cpu_secs < 0.025 || Instant::now() > end {
+        if now.cpu_secs - last.cpu_secs < 0.025 || Instant::now() > end || interrupted() {
             return now;
         }
         last = now;
@@ -400,7 +447,9 @@ fn link(
         if_peer,
         &[],
     );
-    let batch: String = peer_addrs
+    let addrs: Vec<std::net::Ipv4Addr> = peer_addrs.collect();
+    let batch: String = addrs
+        .iter()
         .map(|a| format!("addr add {a}/16 dev {if_peer}\n"))
         .collect();
     let file = peer.dir().join(format!("{if_peer}.batch"));
@@ -413,6 +462,34 @@ fn link(
         bail!(
             "adding addresses in {}: {}",
             peer.name(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Permanent neighbour entries on the target's side: the kernel's neighbour table is
+    // shared by all namespaces and holds 1,024 dynamic entries by default (gc_thresh3), which
+    // thousands of sessions would exhaust; permanent entries do not count against it.
+    let mac = peer
+        .output("ip", &["-j", "link", "show", if_peer])
+        .map_err(anyhow::Error::msg)?;
+    let mac: serde_json::Value = serde_json::from_str(&mac)?;
+    let mac = mac[0]["address"]
+        .as_str()
+        .context("no MAC address on the peer's veth")?
+        .to_string();
+    let batch: String = addrs
+        .iter()
+        .map(|a| format!("neigh replace {a} lladdr {mac} dev {if_target} nud permanent\n"))
+        .collect();
+    let file = target.dir().join(format!("{if_target}.neigh"));
+    std::fs::write(&file, batch)?;
+    let out = Command::new("ip")
+        .args(["-n", target.name(), "-batch"])
+        .arg(&file)
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "adding neighbours in {}: {}",
+            target.name(),
             String::from_utf8_lossy(&out.stderr)
         );
     }

@@ -59,7 +59,10 @@ impl Connector {
                     return;
                 }
                 for (local, remote, reply) in rx {
-                    let _ = reply.send(connect(local, remote));
+                    // The session gave up waiting (timeout, interrupt): skip its connect.
+                    if !reply.is_closed() {
+                        let _ = reply.send(connect(local, remote));
+                    }
                 }
             })?;
         ready_rx
@@ -92,11 +95,11 @@ impl Connector {
 }
 
 impl Drop for Connector {
+    /// Closes the request channel; the thread ends after the connect in progress (at most
+    /// the 5 s connect timeout) and is not waited for.
     fn drop(&mut self) {
         self.tx.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.thread.take();
     }
 }
 
@@ -205,6 +208,9 @@ pub async fn establish(
             Ok(Ok((stream, buf, hold))) => {
                 let cb = on_update.take().expect("invariant: taken once on success");
                 return Ok(start(stream, buf, hold, cb));
+            }
+            _ if crate::run::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) => {
+                bail!("session {local} -> {remote}: interrupted")
             }
             Ok(Err(e)) if Instant::now() >= deadline => {
                 return Err(e.context(format!("session {local} -> {remote}")));

@@ -35,7 +35,15 @@ from azure.mgmt.network.models import (
     ExpressRouteCircuitServiceProviderProperties,
     ExpressRouteCircuitSku,
     ExpressRouteCrossConnectionPeering,
+    AddressSpace,
+    SubResource,
+    Subnet,
     TagsObject,
+    VirtualNetwork,
+    VirtualNetworkGateway,
+    VirtualNetworkGatewayConnection,
+    VirtualNetworkGatewayIPConfiguration,
+    VirtualNetworkGatewaySku,
 )
 
 # The server's certificate is self-signed and verification is off on purpose.
@@ -449,3 +457,116 @@ def test_paging_over_several_pages(server, customer_token, client):
     names = [c.name for page in pages for c in page]
     assert names == [f"p{i:03}" for i in range(105)]
     assert len([c for c in client.express_route_circuits.list_all()]) >= 105
+
+
+def test_virtual_network_gateway_and_connection(client, provider):
+    """The cloud side: a VNet, its ExpressRoute gateway and a connection to a circuit."""
+    name = "er-cloud"
+    circuit = client.express_route_circuits.begin_create_or_update(RG, name, circuit_model()).result()
+    xcs = provider.express_route_cross_connections
+    xc = xcs.get(LAB_RG, circuit.service_key)
+    xc.service_provider_provisioning_state = "Provisioned"
+    xcs.begin_create_or_update(LAB_RG, circuit.service_key, xc).result()
+    client.express_route_circuit_peerings.begin_create_or_update(
+        RG, name, "AzurePrivatePeering", private_peering()
+    ).result()
+
+    vnet = client.virtual_networks.begin_create_or_update(
+        RG,
+        "vnet-sdk",
+        VirtualNetwork(
+            location="westeurope",
+            address_space=AddressSpace(address_prefixes=["10.1.0.0/16"]),
+            subnets=[Subnet(name="GatewaySubnet", address_prefix="10.1.255.0/27")],
+        ),
+    ).result()
+    assert vnet.provisioning_state == "Succeeded"
+    assert uuid.UUID(vnet.resource_guid)
+    assert vnet.address_space.address_prefixes == ["10.1.0.0/16"]
+    gateway_subnet = client.subnets.get(RG, "vnet-sdk", "GatewaySubnet")
+    assert gateway_subnet.address_prefix == "10.1.255.0/27"
+    assert "vnet-sdk" in [v.name for v in client.virtual_networks.list(RG)]
+    assert "vnet-sdk" in [v.name for v in client.virtual_networks.list_all()]
+
+    gw = client.virtual_network_gateways.begin_create_or_update(
+        RG,
+        "gw-sdk",
+        VirtualNetworkGateway(
+            location="westeurope",
+            gateway_type="ExpressRoute",
+            sku=VirtualNetworkGatewaySku(name="ErGw1AZ", tier="ErGw1AZ"),
+            ip_configurations=[
+                VirtualNetworkGatewayIPConfiguration(name="gwipconf", subnet=SubResource(id=gateway_subnet.id))
+            ],
+        ),
+    ).result()
+    assert gw.gateway_type == "ExpressRoute"
+    assert gw.sku.name == "ErGw1AZ"
+    assert gw.provisioning_state == "Succeeded"
+    assert gw.ip_configurations[0].subnet.id == gateway_subnet.id
+    assert [g.name for g in client.virtual_network_gateways.list(RG)] == ["gw-sdk"]
+
+    # A VPN gateway is refused on the request itself.
+    with pytest.raises(HttpResponseError) as e:
+        client.virtual_network_gateways.begin_create_or_update(
+            RG,
+            "gw-vpn",
+            VirtualNetworkGateway(
+                location="westeurope",
+                gateway_type="Vpn",
+                sku=VirtualNetworkGatewaySku(name="VpnGw1", tier="VpnGw1"),
+                ip_configurations=[
+                    VirtualNetworkGatewayIPConfiguration(name="c", subnet=SubResource(id=gateway_subnet.id))
+                ],
+            ),
+        )
+    assert e.value.status_code == 400
+    assert e.value.error.code == "GatewayTypeNotSupported"
+
+    conns = client.virtual_network_gateway_connections
+    conn = conns.begin_create_or_update(
+        RG,
+        "conn-sdk",
+        VirtualNetworkGatewayConnection(
+            location="westeurope",
+            connection_type="ExpressRoute",
+            virtual_network_gateway1=VirtualNetworkGateway(id=gw.id),
+            peer=SubResource(id=circuit.id),
+            routing_weight=10,
+        ),
+    ).result()
+    assert conn.connection_type == "ExpressRoute"
+    assert conn.peer.id == circuit.id
+    assert conn.virtual_network_gateway1.id == gw.id
+    assert conn.routing_weight == 10
+    assert conn.connection_status == "Connected"
+    assert conn.provisioning_state == "Succeeded"
+    got = conns.get(RG, "conn-sdk")
+    assert got.resource_guid == conn.resource_guid
+    assert [c.name for c in conns.list(RG)] == ["conn-sdk"]
+
+    # Changing the peer is refused.
+    other = client.express_route_circuits.begin_create_or_update(RG, "er-cloud-2", circuit_model()).result()
+    got.peer = SubResource(id=other.id)
+    with pytest.raises(HttpResponseError) as e:
+        conns.begin_create_or_update(RG, "conn-sdk", got)
+    assert e.value.error.code == "ExpressRouteConnectionPeerCannotBeChanged"
+
+    # The gateway's learned routes (none until a customer router speaks BGP).
+    learned = client.virtual_network_gateways.begin_get_learned_routes(RG, "gw-sdk").result()
+    assert learned.value == []
+    advertised = client.virtual_network_gateways.begin_get_advertised_routes(RG, "gw-sdk", peer="192.168.15.17").result()
+    assert [r.network for r in advertised.value] == ["10.1.0.0/16"]
+
+    # Dependents first: the gateway cannot go while connected.
+    with pytest.raises(HttpResponseError) as e:
+        client.virtual_network_gateways.begin_delete(RG, "gw-sdk")
+    assert e.value.error.code == "InUseVirtualNetworkGatewayCannotBeDeleted"
+    conns.begin_delete(RG, "conn-sdk").result()
+    with pytest.raises(ResourceNotFoundError):
+        conns.get(RG, "conn-sdk")
+    client.virtual_network_gateways.begin_delete(RG, "gw-sdk").result()
+    client.virtual_networks.begin_delete(RG, "vnet-sdk").result()
+    with pytest.raises(ResourceNotFoundError):
+        client.virtual_networks.get(RG, "vnet-sdk")
+    client.express_route_circuits.begin_delete(RG, "er-cloud-2").result()

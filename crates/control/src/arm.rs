@@ -137,6 +137,8 @@ pub enum Target {
         id: String,
         result: bool,
     },
+    /// Virtual networks, ExpressRoute gateways and connections ([`crate::cloud`]).
+    Cloud(crate::cloud::CloudTarget),
 }
 
 /// `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/{type}/{name}`.
@@ -198,6 +200,9 @@ pub fn parse_path(path: &str) -> Option<Target> {
         if !eq(s(3)?, "Microsoft.Network") {
             return None;
         }
+        if let Some(t) = crate::cloud::parse(&sub, None, &segs[4..]) {
+            return Some(Target::Cloud(t));
+        }
         return match (s(4)?, segs.len()) {
             (t, 5) if eq(t, "expressRouteServiceProviders") => {
                 Some(Target::ServiceProviders { sub })
@@ -227,6 +232,9 @@ pub fn parse_path(path: &str) -> Option<Target> {
     }
     let rg = s(3)?.to_owned();
     let kind = s(6)?;
+    if let Some(t) = crate::cloud::parse(&sub, Some(&rg), &segs[6..]) {
+        return Some(Target::Cloud(t));
+    }
     let circuit = eq(kind, "expressRouteCircuits");
     let cross = eq(kind, "expressRouteCrossConnections");
     if !circuit && !cross {

@@ -196,9 +196,13 @@ impl Service {
         })
     }
 
-    /// Prefixes the cloud side advertises to this circuit's customer.
-    pub fn advertised_prefixes(&self, _c: &Circuit) -> Vec<String> {
-        Vec::new()
+    /// Prefixes the cloud side advertises to this circuit's customer: the address space of
+    /// every virtual network connected to it ([`crate::cloud`]), on both links.
+    pub fn advertised_prefixes(&self, c: &Circuit) -> Vec<String> {
+        self.connected_prefixes(c).unwrap_or_else(|e| {
+            tracing::error!("advertised prefixes of {}: {e}", c.id());
+            Vec::new()
+        })
     }
 
     /// Stores an edge's report; it must name an edge of the inventory.

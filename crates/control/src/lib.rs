@@ -9,6 +9,7 @@
 pub mod arm;
 pub mod auth;
 pub mod catalog;
+pub mod cloud;
 pub mod edges;
 pub mod http;
 pub mod inventory;

@@ -297,6 +297,96 @@ pub fn document() -> Value {
             )],
         ),
     ];
+    // The cloud side: virtual networks, ExpressRoute gateways, connections.
+    let vnet = format!("{RG}/virtualNetworks/{{virtualNetworkName}}");
+    let gateway = format!("{RG}/virtualNetworkGateways/{{virtualNetworkGatewayName}}");
+    let connection = format!("{RG}/connections/{{virtualNetworkGatewayConnectionName}}");
+    let crud = |what: &str| -> Vec<(&'static str, Value)> {
+        vec![
+            (
+                "get",
+                op(&format!("Get a {what}"), None, &["200"], "Resource"),
+            ),
+            (
+                "put",
+                op(
+                    &format!("Create or replace a {what} (long-running)"),
+                    Some("Resource"),
+                    &lro_put,
+                    "Resource",
+                ),
+            ),
+            (
+                "patch",
+                op(
+                    &format!("Replace a {what}'s tags"),
+                    Some("TagsObject"),
+                    &["200"],
+                    "Resource",
+                ),
+            ),
+            (
+                "delete",
+                op(
+                    &format!("Delete a {what} (long-running)"),
+                    None,
+                    &lro_delete,
+                    "Resource",
+                ),
+            ),
+        ]
+    };
+    let list = |what: &str| vec![("get", op(what, None, &["200"], "List"))];
+    paths.extend([
+        (
+            format!("{NET}/virtualNetworks"),
+            list("List virtual networks in a subscription"),
+        ),
+        (
+            format!("{RG}/virtualNetworks"),
+            list("List virtual networks in a resource group"),
+        ),
+        (vnet.clone(), crud("virtual network")),
+        (format!("{vnet}/subnets"), list("List a virtual network's subnets")),
+        (
+            format!("{vnet}/subnets/{{subnetName}}"),
+            vec![("get", op("Get a subnet", None, &["200"], "Resource"))],
+        ),
+        (
+            format!("{RG}/virtualNetworkGateways"),
+            list("List ExpressRoute gateways in a resource group"),
+        ),
+        (gateway.clone(), crud("virtual network gateway (gatewayType ExpressRoute)")),
+        (
+            format!("{gateway}/getLearnedRoutes"),
+            vec![(
+                "post",
+                op(
+                    "Routes the gateway learned from on-premises over its connected circuits (long-running)",
+                    None,
+                    &post,
+                    "GatewayRouteList",
+                ),
+            )],
+        ),
+        (
+            format!("{gateway}/getAdvertisedRoutes"),
+            vec![(
+                "post",
+                op(
+                    "Routes the gateway advertises: its virtual network's prefixes (long-running)",
+                    None,
+                    &post,
+                    "GatewayRouteList",
+                ),
+            )],
+        ),
+        (
+            format!("{RG}/connections"),
+            list("List connections in a resource group"),
+        ),
+        (connection, crud("connection (connectionType ExpressRoute)")),
+    ]);
     for base in [peering, cross_peering] {
         for action in ["arpTables", "routeTables", "routeTablesSummary"] {
             paths.push((
@@ -349,6 +439,10 @@ pub fn document() -> Value {
                     "primarybytesIn": {"type": "integer"}, "primarybytesOut": {"type": "integer"},
                     "secondarybytesIn": {"type": "integer"}, "secondarybytesOut": {"type": "integer"},
                 }},
+                "GatewayRouteList": {"type": "object", "properties": {"value": {"type": "array", "items": {"type": "object", "properties": {
+                    "localAddress": {"type": "string"}, "network": {"type": "string"}, "nextHop": {"type": "string"},
+                    "sourcePeer": {"type": "string"}, "origin": {"type": "string"}, "asPath": {"type": "string"}, "weight": {"type": "integer"},
+                }}}}},
                 "OperationStatus": {"type": "object", "properties": {"status": {"type": "string", "enum": ["InProgress", "Succeeded", "Failed", "Canceled"]}, "error": {"type": "object"}}},
                 "CloudError": {"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
             }

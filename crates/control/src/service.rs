@@ -63,14 +63,14 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn ok(body: Value) -> Reply {
+    pub(crate) fn ok(body: Value) -> Reply {
         Reply {
             status: StatusCode::OK,
             body: Some(body),
             headers: Vec::new(),
         }
     }
-    fn no_content() -> Reply {
+    pub(crate) fn no_content() -> Reply {
         Reply {
             status: StatusCode::NO_CONTENT,
             body: None,
@@ -88,7 +88,7 @@ impl From<StoreError> for ArmError {
 
 type R<T> = Result<T, ArmError>;
 
-fn method_not_allowed(method: &Method) -> ArmError {
+pub(crate) fn method_not_allowed(method: &Method) -> ArmError {
     ArmError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "MethodNotAllowed",
@@ -96,7 +96,7 @@ fn method_not_allowed(method: &Method) -> ArmError {
     )
 }
 
-fn forbidden(principal: &Principal, sub: &str) -> ArmError {
+pub(crate) fn forbidden(principal: &Principal, sub: &str) -> ArmError {
     ArmError::new(
         StatusCode::FORBIDDEN,
         "AuthorizationFailed",
@@ -116,7 +116,7 @@ fn principal_kind(p: &Principal) -> &'static str {
     }
 }
 
-fn require_body(req: &Request) -> R<&Value> {
+pub(crate) fn require_body(req: &Request) -> R<&Value> {
     match &req.body {
         Some(v @ Value::Object(_)) => Ok(v),
         Some(_) => Err(ArmError::bad_request(
@@ -131,7 +131,7 @@ fn require_body(req: &Request) -> R<&Value> {
 }
 
 /// `If-Match` / `If-None-Match` against the current etag (`None` = does not exist).
-fn check_preconditions(req: &Request, current: Option<&str>) -> R<()> {
+pub(crate) fn check_preconditions(req: &Request, current: Option<&str>) -> R<()> {
     let failed = |m: String| {
         Err(ArmError::new(
             StatusCode::PRECONDITION_FAILED,
@@ -406,6 +406,7 @@ impl Service {
                 Method::GET => self.operation(st, req, sub, id, *result),
                 _ => Err(method_not_allowed(m)),
             },
+            Target::Cloud(t) => self.cloud(st, req, t),
         }
     }
 
@@ -563,6 +564,7 @@ impl Service {
                 ),
             ));
         }
+        self.refuse_if_connected(st, req, &c, None)?;
         let op = self.operation_record(&cp.sub, None, None);
         st.delete_circuit(&cp.sub, &cp.rg, &cp.name, Some(&op))?;
         Ok(self.lro(req, StatusCode::ACCEPTED, None, &c.location, &op))
@@ -635,6 +637,7 @@ impl Service {
             return Ok(Reply::no_content());
         };
         check_preconditions(req, Some(&p.etag))?;
+        self.refuse_if_connected(st, req, &c, Some(&p.name))?;
         c.peerings.retain(|x| !x.name.eq_ignore_ascii_case(name));
         c.etag = new_etag();
         let op = self.operation_record(&req_sub(req), None, None);
@@ -875,13 +878,14 @@ impl Service {
                     &c,
                 )))
             }
+            Target::Cloud(t) => self.cloud_get(st, req, t),
             _ => Ok(Reply::no_content()),
         }
     }
 
     // ----- helpers -----
 
-    fn operation_record(
+    pub(crate) fn operation_record(
         &self,
         sub: &str,
         resource_path: Option<String>,
@@ -901,7 +905,7 @@ impl Service {
 
     /// A long-running operation's first answer: `Azure-AsyncOperation`, `Location`,
     /// `Retry-After`. Work is done by the time we answer, so the first poll reads Succeeded.
-    fn lro(
+    pub(crate) fn lro(
         &self,
         req: &Request,
         status: StatusCode,
@@ -947,7 +951,7 @@ impl Service {
     }
 
     /// One page of a list, with a `nextLink` carrying the api-version when more remain.
-    fn page(&self, req: &Request, items: Vec<Value>) -> Reply {
+    pub(crate) fn page(&self, req: &Request, items: Vec<Value>) -> Reply {
         let start = req.skip.min(items.len());
         let end = (start + self.page_size).min(items.len());
         let mut body = json!({"value": items[start..end]});
@@ -979,6 +983,7 @@ fn req_sub(req: &Request) -> String {
         | Target::CrossConnectionPeerings(cp)
         | Target::CrossConnectionPeering(cp, _)
         | Target::CrossConnectionPeeringAction(cp, ..) => cp.sub.clone(),
+        Target::Cloud(t) => t.sub().to_owned(),
     }
 }
 

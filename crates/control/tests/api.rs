@@ -1191,6 +1191,25 @@ async fn openapi_lists_every_path() {
             vec!["get"],
         ),
     ];
+    let vnet = format!("{rg}/virtualNetworks/{{virtualNetworkName}}");
+    let gateway = format!("{rg}/virtualNetworkGateways/{{virtualNetworkGatewayName}}");
+    let crud = vec!["get", "put", "patch", "delete"];
+    expected.extend([
+        (format!("{net}/virtualNetworks"), vec!["get"]),
+        (format!("{rg}/virtualNetworks"), vec!["get"]),
+        (vnet.clone(), crud.clone()),
+        (format!("{vnet}/subnets"), vec!["get"]),
+        (format!("{vnet}/subnets/{{subnetName}}"), vec!["get"]),
+        (format!("{rg}/virtualNetworkGateways"), vec!["get"]),
+        (gateway.clone(), crud.clone()),
+        (format!("{gateway}/getLearnedRoutes"), vec!["post"]),
+        (format!("{gateway}/getAdvertisedRoutes"), vec!["post"]),
+        (format!("{rg}/connections"), vec!["get"]),
+        (
+            format!("{rg}/connections/{{virtualNetworkGatewayConnectionName}}"),
+            crud,
+        ),
+    ]);
     for base in [&circuit, &cross] {
         for action in ["arpTables", "routeTables", "routeTablesSummary"] {
             expected.push((
@@ -1412,7 +1431,7 @@ async fn unknown_paths_and_methods() {
     for path in [
         format!("/subscriptions/{SUB_A}/providers/Microsoft.Compute/virtualMachines"),
         format!(
-            "/subscriptions/{SUB_A}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v"
+            "/subscriptions/{SUB_A}/resourceGroups/rg/providers/Microsoft.Network/vpnGateways/v"
         ),
         format!("{}/unknown", circuit_path(SUB_A, "rg", "er")),
         "/".to_owned(),

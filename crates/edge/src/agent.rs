@@ -215,7 +215,9 @@ impl Agent {
     /// instance and edge name, so several control planes on one host never touch each
     /// other's circuits.
     fn records(&self, desired: &EdgeDesired) -> std::path::PathBuf {
-        std::path::Path::new("/run/causeway").join(&desired.instance).join(&self.name)
+        std::path::Path::new("/run/causeway")
+            .join(&desired.instance)
+            .join(&self.name)
     }
 
     fn record(&self, desired: &EdgeDesired, c: &CircuitDesired) {
@@ -224,7 +226,8 @@ impl Agent {
             Attachment::Lab { customer_namespace } => customer_namespace.as_str(),
             Attachment::Interface { .. } => "",
         };
-        let written = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(dir.join(&c.namespace), customer));
+        let written = std::fs::create_dir_all(&dir)
+            .and_then(|_| std::fs::write(dir.join(&c.namespace), customer));
         if let Err(e) = written {
             tracing::warn!(edge = %self.name, "cannot record namespace {}: {e}", c.namespace);
         }
@@ -312,7 +315,12 @@ impl Agent {
                 domains.push(DomainConfig {
                     name: domain_name(c, p),
                     namespace: Some(c.namespace.clone()),
-                    originate: originate.clone(),
+                    // Virtual networks are reached over private peering only.
+                    originate: if p.name.eq_ignore_ascii_case("AzurePrivatePeering") {
+                        originate.clone()
+                    } else {
+                        Vec::new()
+                    },
                     peers,
                 });
             }

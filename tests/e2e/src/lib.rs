@@ -9,6 +9,9 @@
 //!   /30 and /126, the edge the second) and small helpers shared by the tests.
 //! - [`process`]: [`Daemon`], a child process with its log file, killed on drop; when the
 //!   test is failing its log tail is printed, so a failure shows every speaker's side.
+//! - [`control`]: [`Control`], `causeway serve` on the host driven through its ARM API
+//!   (circuits, provisioning, peerings, diagnostics), `causeway edge --control` processes,
+//!   and [`customer_link`], the customer's end of a circuit's lab cross-connect.
 //! - [`bird`], [`gobgp`], [`frr`], [`openbgpd`], [`edge`]: drivers that write a config,
 //!   start the daemon inside a namespace and read its view back (session state, routes).
 //! - [`wait`]: [`wait_until`] / [`wait_for`] poll a condition every 100 ms up to a deadline;
@@ -25,6 +28,7 @@
 //! implementation.
 
 pub mod bird;
+pub mod control;
 pub mod edge;
 pub mod frr;
 pub mod gate;
@@ -36,6 +40,7 @@ pub mod process;
 pub mod wait;
 
 pub use bird::{Bird, BirdSession, BirdSpec};
+pub use control::{Circuit, Control, ControlOptions, CustomerLink, PrivatePeering, customer_link};
 pub use edge::{Edge, EdgeDomain, EdgePeer, EdgeSpec};
 pub use frr::{Frr, FrrNeighbor, FrrSpec};
 pub use gate::require_root;
