@@ -369,10 +369,8 @@ impl Session {
         }
         // A changed interval (the peer's Required Min RX, or our own after its Final) or a
         // transmitter that may run again re-arms the timer; otherwise its phase is kept.
-        if !sent && self.may_transmit_periodically() {
-            if self.tx_armed != Some(self.tx_interval()) {
-                self.arm_tx(out);
-            }
+        if !sent && self.may_transmit_periodically() && self.tx_armed != Some(self.tx_interval()) {
+            self.arm_tx(out);
         }
     }
 

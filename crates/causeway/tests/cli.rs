@@ -53,7 +53,9 @@ fn start(http: bool) -> Server {
     let dir = scratch_dir();
     let port = free_port();
     let mut cmd = Command::new(BIN);
+    // The client is under test, not the edges: no in-process edges, nothing in the kernel.
     cmd.arg("serve")
+        .args(["--local-edges", "none"])
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
         .arg(dir.join("data"))
