@@ -854,6 +854,25 @@ mod tests {
     }
 
     #[test]
+    fn changing_timers_while_up_never_takes_the_session_down() {
+        let mut pair = Pair::up(Timers::AZURE, timers(50, 50, 3));
+        pair.trace_a.clear();
+        pair.trace_b.clear();
+        pair.input(
+            Side::A,
+            Input::SetTimers {
+                desired_min_tx: 50 * MS,
+                required_min_rx: 50 * MS,
+                detect_mult: 5,
+            },
+        );
+        assert!(changes(&pair.trace_a).is_empty() && changes(&pair.trace_b).is_empty());
+        assert!(!pair.a.poll_in_progress());
+        assert_eq!(pair.a.tx_interval(), 50 * MS);
+        assert_eq!(pair.b.detection_time(), Some(5 * 50 * MS));
+    }
+
+    #[test]
     fn a_poll_from_the_peer_is_answered_at_once_with_final() {
         let mut pair = Pair::up(Timers::AZURE, Timers::AZURE);
         let mut poll = sends(&pair.b.handle(Input::TxTimerExpired { random: 0 }))[0];
