@@ -74,7 +74,9 @@ pub fn csv_path(cache_dir: &Path) -> anyhow::Result<PathBuf> {
         if entry.path().ok().as_deref() == Some(Path::new(CSV_IN_CRATE)) {
             let mut text = Vec::new();
             entry.read_to_end(&mut text).context("extracting the CSV")?;
-            let tmp = dest.with_extension("csv.part");
+            // Per process: several harness runs may fill an empty cache at once; each
+            // renames its own complete copy into place.
+            let tmp = dest.with_extension(format!("csv.part.{}", std::process::id()));
             std::fs::write(&tmp, &text).with_context(|| format!("writing {}", tmp.display()))?;
             std::fs::rename(&tmp, &dest)?;
             return Ok(dest);

@@ -639,3 +639,68 @@ fn disabling_a_peering_shuts_both_sessions_down_and_enabling_brings_them_back() 
         });
     }
 }
+
+#[test]
+fn an_operator_drain_prepends_our_as_on_one_link_only_and_undraining_restores_it() {
+    let test = "an_operator_drain_prepends_our_as_on_one_link_only_and_undraining_restores_it";
+    if !require_root(test) {
+        return;
+    }
+    let ctl = Control::start(test);
+    let c = ctl.create_circuit(SUB_A, "rg-e2e", "er-drain");
+    ctl.provision(&c);
+    let peering = PrivatePeering::new(65001, 6).shared_key("drain-key");
+    ctl.put_peering(&c, &peering);
+    let links = ROLES.map(|role| customer_link(&c, &peering, role));
+    let birds: Vec<Bird> = links
+        .iter()
+        .map(|l| customer_bird(l, 65001, "drain-key", &["10.206.0.0/24"]))
+        .collect();
+    for (link, bird) in links.iter().zip(&birds) {
+        both_established(&ctl, &c, link, bird);
+    }
+    let vnet = "10.60.0.0/16";
+    let Some(_cloud) =
+        ctl.connect_virtual_network(&c, "rg-e2e-drain", "vnet-drain", vnet, "10.60.255.0/27")
+    else {
+        panic!("{test}: the control plane does not serve virtualNetworks");
+    };
+    let path_at = |i: usize, want: &str| {
+        wait_for(
+            CONVERGE,
+            &format!("BIRD on {} to see {vnet} with path {want:?}", links[i].role),
+            || {
+                let r = find_route(&birds[i].routes("edge4")?, vnet).cloned()?;
+                if r.as_path == want {
+                    Ok(r)
+                } else {
+                    Err(format!("{r:?}"))
+                }
+            },
+        )
+    };
+    let once = EDGE_AS.to_string();
+    path_at(0, &once);
+    path_at(1, &once);
+
+    // Azure's maintenance behaviour: the primary link is drained with a longer AS path.
+    let drain = |prepend: u32| {
+        let body = serde_json::json!({"link": "primary", "prepend": prepend});
+        ctl.put(
+            &format!("/admin/v1/circuits/{}/drain", c.service_key),
+            &body,
+        )
+        .expect(&[204]);
+    };
+    drain(3);
+    let drained = [EDGE_AS; 4].map(|a| a.to_string()).join(" ");
+    path_at(0, &drained);
+    // The secondary link is untouched and its session never reset.
+    path_at(1, &once);
+    birds[1]
+        .established("edge4")
+        .expect("the secondary session stays up");
+
+    drain(0);
+    path_at(0, &once);
+}
