@@ -12,20 +12,20 @@
 //! drain prepends), NEXT_HOP set to our address on that session, MED and LOCAL_PREF removed.
 //! Routes never go back to the peer they came from.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::fsm::{
     Action, Direction, Event, LastError, Negotiated, Session, SessionConfig, State, Timer,
 };
-use crate::rib::{BestChange, Path, PathAttrs, PeerIdx, PeerRank, Rib};
+use crate::rib::{BestChange, HashMap, Path, PathAttrs, PeerIdx, PeerRank, Rib};
 use crate::wire::{
-    Attributes, Context, ErrorAction, Family, MAX_MESSAGE_LEN, Message, MpReach, MpUnreach,
-    NextHop, Notification, Origin, Prefix, Update, cease_subcode, error_code,
+    self, Attributes, Context, ErrorAction, Family, MAX_MESSAGE_LEN, Message, MessageType, MpReach,
+    MpUnreach, NextHop, Notification, Origin, Prefix, Update, cease_subcode, error_code,
 };
 
 /// How long a restarted peer's stale routes wait for its End-of-RIB once it is back
@@ -715,13 +715,15 @@ impl Speaker {
             let local_addr = n.local_addr;
             let tx = std::mem::take(&mut peer.tx);
             let prepend = peer.settings.prepend;
-            let mut messages = Vec::new();
-            build_updates(tx, local_as, prepend, local_addr, &cx, &mut messages);
-            out.extend(
-                messages
-                    .into_iter()
-                    .map(|b| Output::Send(idx, direction, b)),
-            );
+            let mut buf = BytesMut::new();
+            build_updates(tx, local_as, prepend, local_addr, &cx, &mut buf);
+            // Everything queued toward this peer, in writes of at most SEND_CHUNK cut at
+            // message boundaries, so the driver can slip KEEPALIVEs in between.
+            let mut bytes = buf.freeze();
+            while !bytes.is_empty() {
+                let cut = message_boundary(&bytes, SEND_CHUNK);
+                out.push(Output::Send(idx, direction, bytes.split_to(cut)));
+            }
         }
         self.rib.pool.sweep();
         out
@@ -761,12 +763,6 @@ fn encoded_prefix_len(p: &Prefix) -> usize {
     1 + usize::from(bits).div_ceil(8)
 }
 
-fn encode(msg: &Message, cx: &Context) -> Bytes {
-    let mut buf = BytesMut::with_capacity(MAX_MESSAGE_LEN);
-    msg.encode(cx, &mut buf);
-    buf.freeze()
-}
-
 /// Splits `prefixes` into chunks whose encoding fits in `room` bytes each.
 fn chunks(prefixes: &[Prefix], room: usize) -> Vec<&[Prefix]> {
     let mut out = Vec::new();
@@ -787,21 +783,22 @@ fn chunks(prefixes: &[Prefix], room: usize) -> Vec<&[Prefix]> {
     out
 }
 
-/// Turns one peer's queue into UPDATE messages: withdrawals, then reachable prefixes grouped
-/// by identical attributes, then End-of-RIB markers.
+/// Turns one peer's queue into UPDATE messages appended to `out`: withdrawals, then
+/// reachable prefixes grouped by identical exported attributes (each set encoded once), then
+/// End-of-RIB markers.
 fn build_updates(
     tx: Tx,
     local_as: u32,
     prepend: u8,
     local_addr: IpAddr,
     cx: &Context,
-    out: &mut Vec<Bytes>,
+    out: &mut BytesMut,
 ) {
     let mut withdraw4 = Vec::new();
     let mut withdraw6 = Vec::new();
     // Keyed by the interned source attributes' address: (source, IPv4 NLRI, IPv6 NLRI).
     type Group = (Arc<PathAttrs>, Vec<Prefix>, Vec<Prefix>);
-    let mut groups: HashMap<usize, Group> = HashMap::new();
+    let mut groups: HashMap<usize, Group> = HashMap::default();
     for (prefix, pending) in tx.pending {
         match pending.attrs {
             None if !pending.was_advertised => {}
@@ -820,23 +817,21 @@ fn build_updates(
             }
         }
     }
-    // Header 19 + withdrawn length 2 + attribute length 2.
-    let base = 23;
-    for chunk in chunks(&withdraw4, MAX_MESSAGE_LEN - base) {
-        let u = Update {
-            withdrawn: chunk
-                .iter()
-                .filter_map(|p| match p {
-                    Prefix::V4(n) => Some(*n),
-                    _ => None,
-                })
-                .collect(),
-            ..Update::default()
-        };
-        out.push(encode(&Message::Update(u), cx));
+    // IPv4 withdrawals: Withdrawn Routes field, empty attributes.
+    for chunk in chunks(&withdraw4, MAX_MESSAGE_LEN - UPDATE_OVERHEAD) {
+        let start = begin_update(out);
+        let len_at = out.len();
+        out.put_u16(0);
+        for p in chunk {
+            wire::put_prefix(out, p);
+        }
+        let withdrawn = (out.len() - len_at - 2) as u16;
+        out[len_at..len_at + 2].copy_from_slice(&withdrawn.to_be_bytes());
+        out.put_u16(0);
+        finish_update(out, start);
     }
-    // MP_UNREACH: flags, type, 2-byte length, AFI, SAFI.
-    for chunk in chunks(&withdraw6, MAX_MESSAGE_LEN - base - 7) {
+    // IPv6 withdrawals: MP_UNREACH_NLRI (flags, type, 2-byte length, AFI, SAFI).
+    for chunk in chunks(&withdraw6, MAX_MESSAGE_LEN - UPDATE_OVERHEAD - 7) {
         let u = Update {
             mp_unreach: Some(MpUnreach {
                 family: Family::Ipv6Unicast,
@@ -844,7 +839,7 @@ fn build_updates(
             }),
             ..Update::default()
         };
-        out.push(encode(&Message::Update(u), cx));
+        Message::Update(u).encode(cx, out);
     }
     let v4_next_hop = match local_addr {
         IpAddr::V4(a) => Some(a),
@@ -856,7 +851,7 @@ fn build_updates(
     };
     // Different source attribute sets can export identically (they differed only in what
     // export rewrites: next hop, MED): merge them so each exported set is encoded once.
-    let mut exported: HashMap<Attributes, (Vec<Prefix>, Vec<Prefix>)> = HashMap::new();
+    let mut exported: HashMap<Attributes, (Vec<Prefix>, Vec<Prefix>)> = HashMap::default();
     for (_, (src, v4, v6)) in groups {
         let e = exported
             .entry(export_attributes(&src, local_as, prepend))
@@ -864,29 +859,24 @@ fn build_updates(
         e.0.extend(v4);
         e.1.extend(v6);
     }
-    for (attrs, (v4, v6)) in exported {
+    let mut attr_bytes = BytesMut::new();
+    for (mut attrs, (v4, v6)) in exported {
         if let (false, Some(nh)) = (v4.is_empty(), v4_next_hop) {
-            let mut a = attrs.clone();
-            a.next_hop = Some(nh);
-            let empty = Update {
-                attributes: Some(a.clone()),
-                ..Update::default()
-            };
-            let overhead = encode(&Message::Update(empty), cx).len();
-            for chunk in chunks(&v4, MAX_MESSAGE_LEN.saturating_sub(overhead)) {
-                let u = Update {
-                    attributes: Some(a.clone()),
-                    nlri: chunk
-                        .iter()
-                        .filter_map(|p| match p {
-                            Prefix::V4(n) => Some(*n),
-                            _ => None,
-                        })
-                        .collect(),
-                    ..Update::default()
-                };
-                out.push(encode(&Message::Update(u), cx));
+            attrs.next_hop = Some(nh);
+            attr_bytes.clear();
+            wire::encode_path_attributes(&attrs, cx, &mut attr_bytes);
+            let room = MAX_MESSAGE_LEN.saturating_sub(UPDATE_OVERHEAD + attr_bytes.len());
+            for chunk in chunks(&v4, room) {
+                let start = begin_update(out);
+                out.put_u16(0);
+                out.put_u16(attr_bytes.len() as u16);
+                out.extend_from_slice(&attr_bytes);
+                for p in chunk {
+                    wire::put_prefix(out, p);
+                }
+                finish_update(out, start);
             }
+            attrs.next_hop = None;
         }
         if !v6.is_empty() {
             let next_hop = NextHop::V6 {
@@ -903,7 +893,9 @@ fn build_updates(
                 ..Update::default()
             };
             // One spare byte: the MP_REACH length may need the extended form.
-            let overhead = encode(&Message::Update(empty), cx).len() + 1;
+            let mut probe = BytesMut::new();
+            Message::Update(empty).encode(cx, &mut probe);
+            let overhead = probe.len() + 1;
             for chunk in chunks(&v6, MAX_MESSAGE_LEN.saturating_sub(overhead)) {
                 let u = Update {
                     attributes: Some(attrs.clone()),
@@ -914,13 +906,49 @@ fn build_updates(
                     }),
                     ..Update::default()
                 };
-                out.push(encode(&Message::Update(u), cx));
+                Message::Update(u).encode(cx, out);
             }
         }
     }
     for f in tx.end_of_rib {
-        out.push(encode(&Message::Update(Update::end_of_rib(f)), cx));
+        Message::Update(Update::end_of_rib(f)).encode(cx, out);
     }
+}
+
+/// Largest single write the speaker hands the driver.
+pub const SEND_CHUNK: usize = 256 * 1024;
+
+/// The length of the longest run of whole messages at the start of `bytes` that fits in
+/// `limit` (at least one message).
+fn message_boundary(bytes: &[u8], limit: usize) -> usize {
+    let mut at = 0;
+    while at < bytes.len() {
+        let Ok(Some(len)) = wire::frame(&bytes[at..]) else {
+            return bytes.len();
+        };
+        if at > 0 && at + len > limit {
+            break;
+        }
+        at += len;
+    }
+    at
+}
+
+/// Header (19) + Withdrawn Routes Length (2) + Total Path Attribute Length (2).
+const UPDATE_OVERHEAD: usize = 23;
+
+/// Writes a BGP header for an UPDATE whose length is filled in by [`finish_update`].
+fn begin_update(out: &mut BytesMut) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&wire::MARKER);
+    out.put_u16(0);
+    out.put_u8(MessageType::Update as u8);
+    start
+}
+
+fn finish_update(out: &mut BytesMut, start: usize) {
+    let len = (out.len() - start) as u16;
+    out[start + 16..start + 18].copy_from_slice(&len.to_be_bytes());
 }
 
 #[cfg(test)]

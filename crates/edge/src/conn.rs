@@ -193,6 +193,9 @@ async fn read_loop<M>(
     }
 }
 
+/// Buffers smaller than this are copied together into one write; larger ones go alone.
+const COALESCE_BELOW: usize = 16 * 1024;
+
 const KEEPALIVE: [u8; 19] = {
     let mut m = [0xffu8; 19];
     m[16] = 0;
@@ -222,8 +225,15 @@ async fn write_loop<M>(
             cmd = rx.recv() => cmd,
         };
         match cmd {
+            Some(WriterCmd::Data(first)) if first.len() >= COALESCE_BELOW => {
+                // Large buffers (the speaker sends at most 256 KiB, cut at message
+                // boundaries) go out as they are; the keepalive tick is checked between them.
+                if wr.write_all(&first).await.is_err() {
+                    break;
+                }
+            }
             Some(WriterCmd::Data(first)) => {
-                // Coalesce what is already queued into one write of up to 256 KiB.
+                // Coalesce small messages already queued into one write of up to 256 KiB.
                 batch.clear();
                 batch.extend_from_slice(&first);
                 let mut close = false;

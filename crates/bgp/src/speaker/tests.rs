@@ -208,6 +208,20 @@ fn messages_to(out: &[Output], idx: PeerIdx) -> Vec<Message> {
     messages
 }
 
+/// The messages one `Output::Send` carries (a flush writes several at once).
+fn frames(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let len = frame(rest)
+            .expect("a well-formed header")
+            .expect("a whole message");
+        out.push(&rest[..len]);
+        rest = &rest[len..];
+    }
+    out
+}
+
 /// The UPDATEs sent to `idx`, End-of-RIB markers included.
 fn updates_to(out: &[Output], idx: PeerIdx) -> Vec<Update> {
     messages_to(out, idx)
@@ -782,15 +796,16 @@ fn thousands_of_prefixes_are_packed_into_full_size_updates_each_sent_once() {
     }
     out.extend(net.sp.flush());
 
-    let sends: Vec<&Bytes> = out
+    let sends: Vec<&[u8]> = out
         .iter()
         .filter_map(|o| match o {
-            Output::Send(i, _, bytes) if *i == b => Some(bytes),
+            Output::Send(i, _, bytes) if *i == b => Some(frames(bytes)),
             _ => None,
         })
+        .flatten()
         .collect();
-    for bytes in &sends {
-        assert!(bytes.len() <= MAX_MESSAGE_LEN, "{} bytes", bytes.len());
+    for m in &sends {
+        assert!(m.len() <= MAX_MESSAGE_LEN, "{} bytes", m.len());
     }
     // 3,000 × 4 octets of NLRI do not fit in fewer than three messages, nor need more than
     // four.
@@ -819,7 +834,9 @@ fn thousands_of_withdrawals_are_packed_into_updates_of_at_most_4096_bytes() {
     let out = net.event(a, Event::TcpClosed(OUT));
     for o in &out {
         if let Output::Send(_, _, bytes) = o {
-            assert!(bytes.len() <= MAX_MESSAGE_LEN, "{} bytes", bytes.len());
+            for m in frames(bytes) {
+                assert!(m.len() <= MAX_MESSAGE_LEN, "{} bytes", m.len());
+            }
         }
     }
     let mut expected = prefixes;
@@ -1155,7 +1172,9 @@ fn thousands_of_ipv6_prefixes_are_packed_into_updates_of_at_most_4096_bytes() {
             if let Output::Send(i, _, bytes) = o
                 && *i == c
             {
-                assert!(bytes.len() <= MAX_MESSAGE_LEN, "{} bytes", bytes.len());
+                for m in frames(bytes) {
+                    assert!(m.len() <= MAX_MESSAGE_LEN, "{} bytes", m.len());
+                }
             }
         }
         for u in updates_to(out, c) {

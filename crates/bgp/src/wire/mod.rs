@@ -14,7 +14,7 @@ mod error;
 mod message;
 
 pub use attr::*;
-pub use codec::{encode_path_attributes, encoded_prefix_len};
+pub use codec::{encode_path_attributes, encoded_prefix_len, put_prefix};
 pub use error::*;
 pub use message::*;
 

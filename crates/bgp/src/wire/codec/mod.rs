@@ -289,7 +289,8 @@ pub(super) fn put_v4_prefix(out: &mut BytesMut, p: &Ipv4Net) {
     out.put_slice(p.network().octets().get(..n).unwrap_or_default());
 }
 
-pub(super) fn put_prefix(out: &mut BytesMut, p: &Prefix) {
+/// Appends one prefix as NLRI / withdrawn-routes encoding (length octet, then the octets).
+pub fn put_prefix(out: &mut BytesMut, p: &Prefix) {
     match p {
         Prefix::V4(p) => put_v4_prefix(out, p),
         Prefix::V6(p) => {
