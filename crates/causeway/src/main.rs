@@ -74,6 +74,9 @@ struct ServeArgs {
     /// Default: every lab edge.
     #[arg(long, value_delimiter = ',')]
     local_edges: Option<Vec<String>>,
+    /// The edges' BGP AS, shown to customers as azureASN (default 12076, Microsoft's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    local_as: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +205,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         http: args.http,
         catalog: args.catalog,
         inventory: args.inventory,
+        local_as: args.local_as,
     };
     let local_edges = args.local_edges;
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -46,6 +46,8 @@ pub struct ServeOptions {
     /// Edge inventory (TOML); default: the one saved through the admin API, else the
     /// built-in lab pair.
     pub inventory: Option<PathBuf>,
+    /// The edges' AS (default 12076, Microsoft's), shown as `azureASN`.
+    pub local_as: Option<u32>,
 }
 
 /// The XDG data directory: `$XDG_DATA_HOME/causeway`, else `~/.local/share/causeway`.
@@ -139,7 +141,11 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
     let mut store = open_store(&opts.data_dir)?;
     let token_path = ensure_admin_token(&mut store, &opts.data_dir)?;
     let inventory = load_inventory(&opts, &mut store, &catalog)?;
-    let service = Arc::new(Service::with_inventory(store, catalog, inventory));
+    let mut service = Service::with_inventory(store, catalog, inventory);
+    if let Some(asn) = opts.local_as {
+        service.edges.local_as = asn;
+    }
+    let service = Arc::new(service);
     on_start(service.clone());
     let scheme = if opts.http { "http" } else { "https" };
     let app = http::router(http::App { service, scheme });

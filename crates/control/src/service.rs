@@ -791,6 +791,7 @@ impl Service {
             .peering(name)
             .ok_or_else(|| ArmError::not_found("peerings", name))?;
         let mut v = p.render(&c.id(), "expressRouteCircuits", c);
+        v["properties"]["azureASN"] = json!(self.edges.local_as);
         v["properties"]["causeway"] = json!({"links": self.peering_status(c, name)});
         Ok(v)
     }
@@ -798,6 +799,11 @@ impl Service {
     /// The circuit body with its links' live status (`properties.causeway`).
     fn render_circuit(&self, c: &Circuit) -> Value {
         let mut v = c.render();
+        if let Some(peerings) = v["properties"]["peerings"].as_array_mut() {
+            for p in peerings {
+                p["properties"]["azureASN"] = json!(self.edges.local_as);
+            }
+        }
         v["properties"]["causeway"] = json!({"links": self.link_status(c)});
         v
     }
