@@ -239,12 +239,12 @@ impl Service {
             Target::Peerings(cp) => match *m {
                 Method::GET => {
                     let c = self.visible_circuit(st, req, cp)?;
-                    let id = c.id();
+                    // Each item is exactly what a GET of that peering answers.
                     let items = c
                         .peerings
                         .iter()
-                        .map(|p| p.render(&id, "expressRouteCircuits", &c))
-                        .collect();
+                        .map(|p| self.render_peering(&c, &p.name))
+                        .collect::<R<Vec<_>>>()?;
                     Ok(self.page(req, items))
                 }
                 _ => Err(method_not_allowed(m)),
@@ -799,11 +799,13 @@ impl Service {
     /// The circuit body with its links' live status (`properties.causeway`).
     fn render_circuit(&self, c: &Circuit) -> Value {
         let mut v = c.render();
-        if let Some(peerings) = v["properties"]["peerings"].as_array_mut() {
-            for p in peerings {
-                p["properties"]["azureASN"] = json!(self.edges.local_as);
-            }
-        }
+        // Embedded peerings are exactly what a GET of each answers.
+        let peerings: Vec<Value> = c
+            .peerings
+            .iter()
+            .filter_map(|p| self.render_peering(c, &p.name).ok())
+            .collect();
+        v["properties"]["peerings"] = Value::Array(peerings);
         v["properties"]["causeway"] = json!({"links": self.link_status(c)});
         v
     }
