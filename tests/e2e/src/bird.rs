@@ -65,6 +65,10 @@ pub struct BirdSpec {
     pub sessions: Vec<BirdSession>,
     /// Prefixes announced to every session of the matching family.
     pub announce: Vec<String>,
+    /// When set, every BGP message BIRD sends or receives is written to this file in MRT
+    /// format (BGP4MP), raw bytes as on the wire: how a test sees attribute flags that
+    /// `birdc` does not print.
+    pub mrtdump: Option<PathBuf>,
 }
 
 impl BirdSpec {
@@ -74,6 +78,7 @@ impl BirdSpec {
             router_id,
             sessions: Vec::new(),
             announce: Vec::new(),
+            mrtdump: None,
         }
     }
 
@@ -92,12 +97,23 @@ impl BirdSpec {
         self
     }
 
+    pub fn mrtdump(mut self, file: impl Into<PathBuf>) -> Self {
+        self.mrtdump = Some(file.into());
+        self
+    }
+
     /// The bird.conf text.
     pub fn render(&self) -> String {
         let mut c = String::new();
         c.push_str("log stderr all;\n");
         c.push_str(&format!("router id {};\n", self.router_id));
         c.push_str("debug protocols { states, events };\n");
+        if let Some(file) = &self.mrtdump {
+            c.push_str(&format!(
+                "mrtdump \"{}\";\nmrtdump protocols {{ messages }};\n",
+                file.display()
+            ));
+        }
         c.push_str("protocol device {}\n");
         for (name, v6) in [("s4", false), ("s6", true)] {
             c.push_str(&format!(

@@ -12,7 +12,7 @@
 //! - [`control`]: [`Control`], `causeway serve` on the host driven through its ARM API
 //!   (circuits, provisioning, peerings, diagnostics), `causeway edge --control` processes,
 //!   and [`customer_link`], the customer's end of a circuit's lab cross-connect.
-//! - [`bird`], [`gobgp`], [`frr`], [`openbgpd`], [`edge`]: drivers that write a config,
+//! - [`bird`], [`gobgp`], [`frr`], [`openbgpd`], [`exabgp`], [`edge`]: drivers that write a config,
 //!   start the daemon inside a namespace and read its view back (session state, routes).
 //! - [`wait`]: [`wait_until`] / [`wait_for`] poll a condition every 100 ms up to a deadline;
 //!   nothing sleeps in place of synchronisation.
@@ -30,6 +30,7 @@
 pub mod bird;
 pub mod control;
 pub mod edge;
+pub mod exabgp;
 pub mod frr;
 pub mod gate;
 pub mod gobgp;
@@ -42,6 +43,7 @@ pub mod wait;
 pub use bird::{Bird, BirdSession, BirdSpec};
 pub use control::{Circuit, Control, ControlOptions, CustomerLink, PrivatePeering, customer_link};
 pub use edge::{Edge, EdgeDomain, EdgePeer, EdgeSpec};
+pub use exabgp::{Exabgp, ExabgpSpec};
 pub use frr::{Frr, FrrNeighbor, FrrSpec};
 pub use gate::require_root;
 pub use gobgp::{Gobgp, GobgpNeighbor, GobgpSpec};
