@@ -160,6 +160,9 @@ pub struct SessionReport {
     pub last_error: Option<String>,
     /// "ipv4" or "ipv6".
     pub family: String,
+    /// The BFD session state toward the neighbor, when BFD runs.
+    #[serde(default)]
+    pub bfd: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -130,6 +130,9 @@ pub enum Event {
     TcpConnectFailed,
     /// A connection closed under us (TcpConnectionFails while connected).
     TcpClosed(Direction),
+    /// BFD declared the path to the peer down (RFC 5882 §4.3): the Established session ends
+    /// at once, without waiting for the hold timer.
+    BfdDown,
     MessageReceived(Direction, Message),
     /// The driver could not decode a message: send its NOTIFICATION and close.
     DecodeFailed(Direction, DecodeError),
@@ -280,6 +283,15 @@ impl Session {
                     let graceful = self.graceful_for(direction);
                     self.record("connection closed by peer".into(), None);
                     self.drop_connection(direction, None, graceful, &mut out);
+                    self.after_connection_loss(true, &mut out);
+                }
+            }
+            Event::BfdDown => {
+                if let Some(direction) = self.established {
+                    // The path is gone: no NOTIFICATION could arrive, and the peer's routes
+                    // are withdrawn now (not kept for a graceful restart).
+                    self.record("BFD: path to the neighbor down".into(), None);
+                    self.drop_connection(direction, None, None, &mut out);
                     self.after_connection_loss(true, &mut out);
                 }
             }

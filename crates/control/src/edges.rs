@@ -408,6 +408,7 @@ impl Service {
                                 "prefixesReceived": s.prefixes_received,
                                 "prefixesAdvertised": s.prefixes_advertised,
                                 "lastError": s.last_error,
+                                "bfd": s.bfd,
                             })
                         })
                         .collect()

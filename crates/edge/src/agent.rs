@@ -307,6 +307,10 @@ impl Agent {
                         prepend: c.prepend,
                         passive: false,
                         shutdown: !p.enabled,
+                        // As on Azure: BFD on private peering's IPv4 sessions, 300 ms × 3.
+                        bfd: (family == FamilyName::Ipv4
+                            && p.name.eq_ignore_ascii_case("AzurePrivatePeering"))
+                        .then(crate::config::BfdConfig::default),
                         hold_time: HOLD_TIME,
                         connect_retry: 5,
                         families: vec![family],
@@ -377,6 +381,7 @@ impl Agent {
                                     prefixes_accepted: counters.accepted,
                                     prefixes_advertised: counters.advertised,
                                     last_error: s.last_error.clone(),
+                                    bfd: s.bfd.clone(),
                                     family: if v6 { "ipv6" } else { "ipv4" }.into(),
                                 }
                             })

@@ -21,6 +21,7 @@
 //! prepend = 0                      # extra own-AS prepends on export (maintenance drain)
 //! passive = false                  # only accept, never connect
 //! shutdown = false                 # administratively down (Cease, RFC 9003 message)
+//! bfd = { interval_ms = 300, multiplier = 3 }   # optional; needs local_address
 //! hold_time = 180                  # seconds, default 180 as on Azure's MSEEs; 0 disables keepalives
 //! connect_retry = 5                # seconds, default 5 (backoff doubles after errors up to 120)
 //! families = ["ipv4", "ipv6"]      # default: both
@@ -82,12 +83,43 @@ pub struct PeerConfig {
     /// Administratively down: the session is closed with Cease / Administrative Shutdown.
     #[serde(default)]
     pub shutdown: bool,
+    /// BFD toward this peer (RFC 5880/5881 single hop, from `local_address`): when it
+    /// declares the path down the BGP session ends at once.
+    #[serde(default)]
+    pub bfd: Option<BfdConfig>,
     #[serde(default = "default_hold_time")]
     pub hold_time: u16,
     #[serde(default = "default_connect_retry")]
     pub connect_retry: u16,
     #[serde(default = "default_families")]
     pub families: Vec<FamilyName>,
+}
+
+/// BFD timers: both directions at `interval_ms`, detection after `multiplier` missed
+/// packets. Default 300 ms × 3, as on Azure's side; at least 50 ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BfdConfig {
+    #[serde(default = "default_bfd_interval")]
+    pub interval_ms: u32,
+    #[serde(default = "default_bfd_multiplier")]
+    pub multiplier: u8,
+}
+
+impl Default for BfdConfig {
+    fn default() -> Self {
+        BfdConfig {
+            interval_ms: default_bfd_interval(),
+            multiplier: default_bfd_multiplier(),
+        }
+    }
+}
+
+fn default_bfd_interval() -> u32 {
+    300
+}
+fn default_bfd_multiplier() -> u8 {
+    3
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,6 +240,17 @@ impl EdgeConfig {
                 }
                 if p.families.is_empty() {
                     return bad(format!("peer {:?}: families must not be empty", p.name));
+                }
+                if let Some(b) = p.bfd {
+                    if b.interval_ms < 50 || b.multiplier == 0 {
+                        return bad(format!(
+                            "peer {:?}: bfd needs interval_ms of at least 50 and a multiplier of at least 1",
+                            p.name
+                        ));
+                    }
+                    if p.local_address.is_none() {
+                        return bad(format!("peer {:?}: bfd needs local_address", p.name));
+                    }
                 }
                 if p.connect_retry == 0 {
                     return bad(format!(

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bgp::speaker::{Output, PeerSettings};
@@ -44,6 +45,11 @@ pub enum DomainMsg {
     Routes(oneshot::Sender<DomainRoutes>),
     Reconfigure(Box<DomainConfig>),
     Shutdown(oneshot::Sender<()>),
+    /// A BFD session toward a peer address changed.
+    Bfd {
+        address: IpAddr,
+        status: bfd::driver::Status,
+    },
 }
 
 /// The supervisor's handle on a running domain.
@@ -88,6 +94,8 @@ pub fn spawn(
         peers: HashMap::new(),
         timers: HashMap::new(),
         next_id: 1,
+        bfd: None,
+        bfd_peers: HashMap::new(),
     };
     let task = tokio::spawn(domain.run(rx, config));
     DomainHandle { tx, task }
@@ -101,6 +109,8 @@ struct PeerRuntime {
     md5_key: Option<String>,
     local_address: Option<IpAddr>,
     shutdown: bool,
+    /// The peer's BFD session state, when BFD runs toward it.
+    bfd: Option<bfd::State>,
 }
 
 struct Domain {
@@ -111,6 +121,10 @@ struct Domain {
     peers: HashMap<PeerIdx, PeerRuntime>,
     timers: HashMap<(PeerIdx, Timer), (u64, JoinHandle<()>)>,
     next_id: u64,
+    /// The domain's BFD driver (sockets in its namespace), made when a peer first wants BFD.
+    bfd: Option<Arc<bfd::driver::Driver>>,
+    /// Peers BFD runs toward, with their settings and the task forwarding their status.
+    bfd_peers: HashMap<IpAddr, (crate::config::BfdConfig, JoinHandle<()>)>,
 }
 
 fn session_config(local_as: u32, router_id: std::net::Ipv4Addr, p: &PeerConfig) -> SessionConfig {
@@ -249,6 +263,7 @@ impl Domain {
                 let _ = done.send(());
                 return true;
             }
+            DomainMsg::Bfd { address, status } => self.bfd_changed(address, status),
         }
         false
     }
@@ -499,9 +514,106 @@ impl Domain {
             }
         }
         self.speaker.set_originated(config.originate.clone());
+        self.sync_bfd(&config);
         self.config = config;
         let out = self.speaker.flush();
         self.execute(out);
+    }
+
+    /// Starts, retunes or stops BFD toward each peer as configured.
+    fn sync_bfd(&mut self, config: &DomainConfig) {
+        let wanted: HashMap<IpAddr, (IpAddr, crate::config::BfdConfig)> = config
+            .peers
+            .iter()
+            .filter_map(|p| Some((p.address, (p.local_address?, p.bfd?))))
+            .collect();
+        let gone: Vec<IpAddr> = self
+            .bfd_peers
+            .keys()
+            .filter(|a| !wanted.contains_key(a))
+            .copied()
+            .collect();
+        for address in gone {
+            if let Some((_, task)) = self.bfd_peers.remove(&address) {
+                task.abort();
+            }
+            if let Some(d) = &self.bfd {
+                let _ = d.remove_peer(address);
+            }
+            if let Some(idx) = self.speaker.find_peer(address)
+                && let Some(rt) = self.peers.get_mut(&idx)
+            {
+                rt.bfd = None;
+            }
+        }
+        for (address, (local, cfg)) in wanted {
+            let timers = bfd_timers(cfg);
+            match self.bfd_peers.get_mut(&address) {
+                Some((old, _)) if *old == cfg => {}
+                Some((old, _)) => {
+                    *old = cfg;
+                    if let Some(d) = &self.bfd {
+                        let _ = d.set_timers(address, timers);
+                    }
+                }
+                None => {
+                    let driver = self.bfd_driver().clone();
+                    let tx = self.tx.clone();
+                    let peer = bfd::driver::PeerConfig::new(local, address, timers);
+                    let task = tokio::spawn(async move {
+                        let added = driver.add_peer(peer).await;
+                        // Only the domain keeps the driver: when the domain goes, its sockets
+                        // (and with them its namespace) go too.
+                        drop(driver);
+                        let mut rx = match added {
+                            Ok(rx) => rx,
+                            Err(e) => {
+                                tracing::warn!(%address, "cannot start BFD: {e}");
+                                return;
+                            }
+                        };
+                        loop {
+                            let status = *rx.borrow_and_update();
+                            if tx.send(DomainMsg::Bfd { address, status }).await.is_err()
+                                || rx.changed().await.is_err()
+                            {
+                                return;
+                            }
+                        }
+                    });
+                    self.bfd_peers.insert(address, (cfg, task));
+                }
+            }
+        }
+    }
+
+    /// The domain's BFD driver; its sockets are made inside the domain's namespace.
+    fn bfd_driver(&mut self) -> &Arc<bfd::driver::Driver> {
+        let ns = self.config.namespace.clone();
+        self.bfd.get_or_insert_with(|| {
+            Arc::new(bfd::driver::Driver::spawn(move |addr| {
+                crate::netns::run_in(ns.as_deref(), move || bfd::driver::bind_single_hop(addr))
+            }))
+        })
+    }
+
+    /// A BFD state change: Up → Down takes the BGP session down at once, unless the peer
+    /// said it went AdminDown on purpose (RFC 5882 §3.2).
+    fn bfd_changed(&mut self, address: IpAddr, status: bfd::driver::Status) {
+        let Some(idx) = self.speaker.find_peer(address) else {
+            return;
+        };
+        let rt = self.peers.entry(idx).or_default();
+        let was_up = rt.bfd == Some(bfd::State::Up);
+        rt.bfd = Some(status.state);
+        let path_failed = was_up
+            && status.state == bfd::State::Down
+            && status.remote_state != bfd::State::AdminDown;
+        if path_failed {
+            tracing::info!(domain = %self.config.name, peer = %address, "BFD down: ending the BGP session");
+            let out = self.speaker.handle(idx, Event::BfdDown);
+            self.execute(out);
+        }
     }
 
     fn status(&self) -> DomainStatus {
@@ -510,7 +622,14 @@ impl Domain {
             peers: self
                 .speaker
                 .peers()
-                .map(|(idx, s)| PeerView::new(&s, self.peers.get(&idx).and_then(|r| r.up_since)))
+                .map(|(idx, s)| {
+                    let rt = self.peers.get(&idx);
+                    PeerView::new(
+                        &s,
+                        rt.and_then(|r| r.up_since),
+                        rt.and_then(|r| r.bfd).map(|b| format!("{b:?}")),
+                    )
+                })
                 .collect(),
         }
     }
@@ -532,5 +651,22 @@ impl Domain {
             name: self.config.name.clone(),
             routes,
         }
+    }
+}
+
+impl Drop for Domain {
+    fn drop(&mut self) {
+        for (_, (_, task)) in self.bfd_peers.drain() {
+            task.abort();
+        }
+    }
+}
+
+fn bfd_timers(cfg: crate::config::BfdConfig) -> bfd::Timers {
+    let interval = Duration::from_millis(u64::from(cfg.interval_ms));
+    bfd::Timers {
+        desired_min_tx: interval,
+        required_min_rx: interval,
+        detect_mult: cfg.multiplier,
     }
 }

@@ -53,6 +53,9 @@ pub struct PeerView {
     pub hold_time: Option<u64>,
     pub families: Vec<Family>,
     pub prefixes: PrefixCounters,
+    /// The BFD session state (Up, Down, Init, AdminDown) when BFD runs toward the peer.
+    #[serde(default)]
+    pub bfd: Option<String>,
 }
 
 impl From<Counters> for FamilyCounters {
@@ -66,7 +69,7 @@ impl From<Counters> for FamilyCounters {
 }
 
 impl PeerView {
-    pub fn new(s: &PeerStatus<'_>, up_since: Option<Instant>) -> PeerView {
+    pub fn new(s: &PeerStatus<'_>, up_since: Option<Instant>, bfd: Option<String>) -> PeerView {
         PeerView {
             name: s.settings.name.clone(),
             address: s.settings.address,
@@ -80,6 +83,7 @@ impl PeerView {
                 ipv4: s.counters[family_index(Family::Ipv4Unicast)].into(),
                 ipv6: s.counters[family_index(Family::Ipv6Unicast)].into(),
             },
+            bfd,
         }
     }
 }

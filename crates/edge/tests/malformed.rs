@@ -28,6 +28,7 @@ fn peer(name: &str, addr: Ipv4Addr, remote_as: u32) -> PeerConfig {
         prepend: 0,
         passive: true,
         shutdown: false,
+        bfd: None,
         hold_time: 30,
         connect_retry: 1,
         families: vec![FamilyName::Ipv4],

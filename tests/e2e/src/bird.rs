@@ -26,6 +26,8 @@ pub struct BirdSession {
     pub password: Option<String>,
     /// Seconds; keepalives go every third of it.
     pub hold_time: u16,
+    /// Run BFD (300 ms × 3) toward the neighbor and tie the session to it.
+    pub bfd: bool,
 }
 
 impl BirdSession {
@@ -43,6 +45,7 @@ impl BirdSession {
             neighbor_as,
             password: None,
             hold_time: 9,
+            bfd: false,
         }
     }
 
@@ -53,6 +56,11 @@ impl BirdSession {
 
     pub fn hold_time(mut self, secs: u16) -> Self {
         self.hold_time = secs;
+        self
+    }
+
+    pub fn bfd(mut self) -> Self {
+        self.bfd = true;
         self
     }
 }
@@ -115,6 +123,11 @@ impl BirdSpec {
             ));
         }
         c.push_str("protocol device {}\n");
+        if self.sessions.iter().any(|s| s.bfd) {
+            c.push_str(
+                "protocol bfd {\n  interface \"*\" {\n    min rx interval 300 ms;\n    min tx interval 300 ms;\n    multiplier 3;\n  };\n}\n",
+            );
+        }
         for (name, v6) in [("s4", false), ("s6", true)] {
             c.push_str(&format!(
                 "protocol static {name} {{\n  {};\n",
@@ -139,6 +152,9 @@ impl BirdSpec {
             );
             if let Some(key) = &s.password {
                 c.push_str(&format!("  password \"{key}\";\n"));
+            }
+            if s.bfd {
+                c.push_str("  bfd on;\n");
             }
             c.push_str(&format!("  {channel} {{ import all; export all; }};\n}}\n"));
         }

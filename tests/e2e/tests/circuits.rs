@@ -704,3 +704,70 @@ fn an_operator_drain_prepends_our_as_on_one_link_only_and_undraining_restores_it
     drain(0);
     path_at(0, &once);
 }
+
+#[test]
+fn bfd_ends_a_frozen_customer_routers_session_long_before_the_hold_timer() {
+    let test = "bfd_ends_a_frozen_customer_routers_session_long_before_the_hold_timer";
+    if !require_root(test) {
+        return;
+    }
+    let ctl = Control::start(test);
+    let c = ctl.create_circuit(SUB_A, "rg-e2e", "er-bfd");
+    ctl.provision(&c);
+    let peering = PrivatePeering::new(65001, 7).shared_key("bfd-key");
+    ctl.put_peering(&c, &peering);
+    let link = customer_link(&c, &peering, "primary");
+    // A 90 s hold time: only BFD can notice a frozen router within seconds.
+    let spec = BirdSpec::new(65001, link.customer_v4)
+        .session(
+            BirdSession::new("edge4", link.customer_v4, link.edge_v4, EDGE_AS)
+                .password("bfd-key")
+                .hold_time(90)
+                .bfd(),
+        )
+        .announce(&["10.207.0.0/24"]);
+    let bird = Bird::start(&link.ns, "bird-primary", spec);
+    both_established(&ctl, &c, &link, &bird);
+    let neighbor = link.customer_v4.to_string();
+    wait_for(
+        CONVERGE,
+        "the edge's BFD session toward BIRD to come up",
+        || {
+            let s = ctl.session(&c, "primary", &neighbor)?;
+            if s["bfd"] == "Up" {
+                Ok(s)
+            } else {
+                Err(s.to_string())
+            }
+        },
+    );
+
+    bird.freeze();
+    // 300 ms × 3 detection plus one report interval (2 s); the hold timer would take 90 s.
+    let s = wait_for(
+        Duration::from_secs(6),
+        "BFD to end the session of the frozen router",
+        || {
+            let s = ctl.session(&c, "primary", &neighbor)?;
+            let error = s["lastError"].as_str().unwrap_or("");
+            if s["state"] != "Established" && error.contains("BFD") {
+                Ok(s)
+            } else {
+                Err(s.to_string())
+            }
+        },
+    );
+    assert_ne!(s["bfd"], "Up", "{s}");
+    // The customer's route is gone from the edge's table at once.
+    wait_for(
+        Duration::from_secs(6),
+        "the frozen router's route withdrawn",
+        || match route_entry(&ctl, &c, "primary", "10.207.0.0/24") {
+            Ok(r) => Err(format!("still there: {r}")),
+            Err(_) => Ok(()),
+        },
+    );
+
+    bird.thaw();
+    both_established(&ctl, &c, &link, &bird);
+}
