@@ -91,7 +91,9 @@ class Server:
         self.url = f"https://127.0.0.1:{self.port}"
         self.log = open(data_dir / "server.log", "wb")
         self.proc = subprocess.Popen(
-            [str(binary), "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{self.port}"],
+            # The API is under test, not the edges: no in-process edges, nothing in the kernel.
+            [str(binary), "serve", "--local-edges", "none", "--data-dir", str(data_dir),
+             "--listen", f"127.0.0.1:{self.port}"],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "RUST_LOG": "warn"},

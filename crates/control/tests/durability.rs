@@ -88,8 +88,11 @@ impl Server {
             .open(dir.join("server.log"))
             .expect("log");
         let child = Command::new(bin)
+            // The store is under test, not the edges: nothing is built in the kernel.
             .args([
                 "serve",
+                "--local-edges",
+                "none",
                 "--http",
                 "--listen",
                 &addr.to_string(),
