@@ -314,21 +314,30 @@ fn edge_status(q: &QueryArgs) -> anyhow::Result<()> {
         status.router_id, status.local_as
     );
     println!(
-        "{:<16} {:<14} {:<28} {:>10} {:<12} {:>8} {:>15} {:>15}  last error",
-        "DOMAIN", "PEER", "ADDRESS", "AS", "STATE", "UPTIME", "V4 RCV/ACC/ADV", "V6 RCV/ACC/ADV"
+        "{:<16} {:<14} {:<28} {:>10} {:<12} {:>8} {:<9} {:>15} {:>15}  last error",
+        "DOMAIN",
+        "PEER",
+        "ADDRESS",
+        "AS",
+        "STATE",
+        "UPTIME",
+        "BFD",
+        "V4 RCV/ACC/ADV",
+        "V6 RCV/ACC/ADV"
     );
     for d in &status.domains {
         for p in &d.peers {
             let c4 = &p.prefixes.ipv4;
             let c6 = &p.prefixes.ipv6;
             println!(
-                "{:<16} {:<14} {:<28} {:>10} {:<12} {:>8} {:>15} {:>15}  {}",
+                "{:<16} {:<14} {:<28} {:>10} {:<12} {:>8} {:<9} {:>15} {:>15}  {}",
                 d.name,
                 p.name,
                 p.address,
                 p.remote_as,
                 p.state,
                 p.uptime_secs.map_or("-".into(), |s| format!("{s}s")),
+                p.bfd.as_deref().unwrap_or("-"),
                 format!("{}/{}/{}", c4.received, c4.accepted, c4.advertised),
                 format!("{}/{}/{}", c6.received, c6.accepted, c6.advertised),
                 p.last_error.as_deref().unwrap_or("")
