@@ -269,8 +269,7 @@ impl Service {
             Target::PeeringStats(cp, name) => match *m {
                 Method::GET => {
                     let c = self.visible_circuit(st, req, cp)?;
-                    c.peering(name)
-                        .ok_or_else(|| ArmError::not_found("peerings", name))?;
+                    peering_of(&c, name)?;
                     Ok(Reply::ok(self.link_stats(&c, Some(name))))
                 }
                 _ => Err(method_not_allowed(m)),
@@ -278,8 +277,7 @@ impl Service {
             Target::PeeringAction(cp, name, action, device) => match *m {
                 Method::POST => {
                     let c = self.visible_circuit(st, req, cp)?;
-                    c.peering(name)
-                        .ok_or_else(|| ArmError::not_found("peerings", name))?;
+                    peering_of(&c, name)?;
                     let result = self.diagnostics(&c, name, *action, *device, false);
                     self.action(st, req, &c, result)
                 }
@@ -365,9 +363,7 @@ impl Service {
             Target::CrossConnectionPeering(cp, name) => match *m {
                 Method::GET => {
                     let c = self.cross_connection(st, req, cp)?;
-                    let p = c
-                        .peering(name)
-                        .ok_or_else(|| ArmError::not_found("peerings", name))?;
+                    let p = peering_of(&c, name)?;
                     Ok(Reply::ok(p.render(
                         &c.cross_connection_id(&cp.sub),
                         "expressRouteCrossConnections",
@@ -393,8 +389,7 @@ impl Service {
             Target::CrossConnectionPeeringAction(cp, name, action, device) => match *m {
                 Method::POST => {
                     let c = self.cross_connection(st, req, cp)?;
-                    c.peering(name)
-                        .ok_or_else(|| ArmError::not_found("peerings", name))?;
+                    peering_of(&c, name)?;
                     let result = self.diagnostics(&c, name, *action, *device, true);
                     self.action(st, req, &c, result)
                 }
@@ -787,9 +782,7 @@ impl Service {
 
     /// A peering body with its sessions' live status (`properties.causeway`).
     fn render_peering(&self, c: &Circuit, name: &str) -> R<Value> {
-        let p = c
-            .peering(name)
-            .ok_or_else(|| ArmError::not_found("peerings", name))?;
+        let p = peering_of(c, name)?;
         let mut v = p.render(&c.id(), "expressRouteCircuits", c);
         v["properties"]["azureASN"] = json!(self.edges.local_as);
         v["properties"]["causeway"] = json!({"links": self.peering_status(c, name)});
@@ -877,9 +870,7 @@ impl Service {
             }
             Target::CrossConnectionPeering(cp, name) => {
                 let c = self.cross_connection(st, req, cp)?;
-                let p = c
-                    .peering(name)
-                    .ok_or_else(|| ArmError::not_found("peerings", name))?;
+                let p = peering_of(&c, name)?;
                 Ok(Reply::ok(p.render(
                     &c.cross_connection_id(&cp.sub),
                     "expressRouteCrossConnections",
@@ -1098,4 +1089,10 @@ fn provider_transition(c: &Circuit, to: &str) -> R<()> {
             ),
         ))
     }
+}
+
+/// A circuit's peering by name, or the 404 a missing one answers.
+fn peering_of<'a>(c: &'a Circuit, name: &str) -> R<&'a crate::model::Peering> {
+    c.peering(name)
+        .ok_or_else(|| ArmError::not_found("peerings", name))
 }

@@ -312,18 +312,33 @@ pub fn reserved_asn(asn: u64) -> Option<&'static str> {
     }
 }
 
-fn v4_subnet(path: &str, s: &str) -> R<Ipv4Net> {
-    let net: Ipv4Net = s.parse().map_err(|_| {
-        bad(
-            "InvalidPeerAddressPrefix",
-            format!("'{path}' = '{s}' is not an IPv4 prefix such as 192.168.15.16/30."),
+/// One link subnet: a /30 (IPv4) or /126 (IPv6) with no host bits set.
+fn link_subnet(path: &str, s: &str, v6: bool) -> R<IpNet> {
+    let (family, example, len, whole) = if v6 {
+        ("IPv6", "2001:db8::/126", 126, "a /125 into two /126s")
+    } else {
+        (
+            "IPv4",
+            "192.168.15.16/30",
+            30,
+            "a /29 into two /30s for primary and secondary",
         )
-    })?;
-    if net.prefix_len() != 30 {
+    };
+    let net = s
+        .parse::<IpNet>()
+        .ok()
+        .filter(|n| n.network().is_ipv6() == v6)
+        .ok_or_else(|| {
+            bad(
+                "InvalidPeerAddressPrefix",
+                format!("'{path}' = '{s}' is not an {family} prefix such as {example}."),
+            )
+        })?;
+    if net.prefix_len() != len {
         return Err(bad(
             "InvalidPeerAddressPrefix",
             format!(
-                "'{path}' must be a /30 (got /{}); split a /29 into two /30s for primary and secondary.",
+                "'{path}' must be a /{len} (got /{}); split {whole}.",
                 net.prefix_len()
             ),
         ));
@@ -340,32 +355,24 @@ fn v4_subnet(path: &str, s: &str) -> R<Ipv4Net> {
     Ok(net)
 }
 
+fn v4_subnet(path: &str, s: &str) -> R<Ipv4Net> {
+    match link_subnet(path, s, false)? {
+        IpNet::V4(n) => Ok(n),
+        IpNet::V6(_) => Err(bad(
+            "InvalidPeerAddressPrefix",
+            format!("'{path}' must be IPv4."),
+        )),
+    }
+}
+
 fn v6_subnet(path: &str, s: &str) -> R<Ipv6Net> {
-    let net: Ipv6Net = s.parse().map_err(|_| {
-        bad(
+    match link_subnet(path, s, true)? {
+        IpNet::V6(n) => Ok(n),
+        IpNet::V4(_) => Err(bad(
             "InvalidPeerAddressPrefix",
-            format!("'{path}' = '{s}' is not an IPv6 prefix such as 2001:db8::/126."),
-        )
-    })?;
-    if net.prefix_len() != 126 {
-        return Err(bad(
-            "InvalidPeerAddressPrefix",
-            format!(
-                "'{path}' must be a /126 (got /{}); split a /125 into two /126s.",
-                net.prefix_len()
-            ),
-        ));
+            format!("'{path}' must be IPv6."),
+        )),
     }
-    if net.trunc() != net {
-        return Err(bad(
-            "InvalidPeerAddressPrefix",
-            format!(
-                "'{path}' = '{s}' has host bits set; did you mean {}?",
-                net.trunc()
-            ),
-        ));
-    }
-    Ok(net)
 }
 
 /// The primary and secondary link subnets: two /30s (/126s), or one /29 (/125) given as the
