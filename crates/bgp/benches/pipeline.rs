@@ -109,6 +109,7 @@ fn codec(c: &mut Criterion) {
 
 fn rank(p: PeerIdx) -> Option<PeerRank> {
     Some(PeerRank {
+        weight: 0,
         router_id: Ipv4Addr::from(0x0a00_0000 + p.0),
         address: IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + p.0)),
         ebgp: true,
@@ -179,6 +180,8 @@ fn peer_settings(name: &str, remote_as: u32, address: Ipv4Addr) -> PeerSettings 
         },
         max_prefixes: [None, None],
         prepend: 0,
+        weight: 0,
+        export: Default::default(),
     }
 }
 

@@ -86,6 +86,10 @@ impl Destination {
 /// What the decision process needs to know about a peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerRank {
+    /// Local preference of everything from this peer over everything else, before any
+    /// attribute is looked at (higher wins; what routers call *weight*, and what an
+    /// ExpressRoute connection's `routingWeight` means on the gateway).
+    pub weight: u32,
     /// The peer's BGP Identifier (tie-break g).
     pub router_id: Ipv4Addr,
     /// The peer's address (tie-break h).
@@ -438,10 +442,30 @@ pub fn select_best(paths: &mut [Path], ranks: &dyn Fn(PeerIdx) -> Option<PeerRan
     paths.swap(0, best);
 }
 
+/// The paths that share the best path's rank up to the tie-breaks that only make a choice
+/// (router id, peer address): the equal-cost set a FIB spreads traffic over. Locally
+/// originated paths are never part of it. `paths` is a destination's paths, best first.
+pub fn multipath<'a>(
+    paths: &'a [Path],
+    ranks: &'a dyn Fn(PeerIdx) -> Option<PeerRank>,
+) -> impl Iterator<Item = &'a Path> + 'a {
+    let best = paths.first().filter(|b| b.peer != PeerIdx::LOCAL);
+    paths.iter().filter(move |p| {
+        best.is_some_and(|b| {
+            std::ptr::eq(*p, b)
+                || matches!(
+                    compare_with_reason(b, p, paths, ranks).1,
+                    Reason::RouterId | Reason::PeerAddress | Reason::Equal
+                )
+        })
+    })
+}
+
 /// Why one path is preferred over another (step of §9.1.2.2 that decided).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
     Local,
+    Weight,
     LocalPref,
     AsPathLength,
     Origin,
@@ -474,6 +498,11 @@ pub fn compare_with_reason(
     if local != Ordering::Equal {
         return (local, Reason::Local);
     }
+    let (ra, rb) = (ranks(a.peer), ranks(b.peer));
+    let weight = rb.map_or(0, |r| r.weight).cmp(&ra.map_or(0, |r| r.weight));
+    if weight != Ordering::Equal {
+        return (weight, Reason::Weight);
+    }
     let (aa, ba) = (&a.attrs, &b.attrs);
     let lp = ba.local_pref().cmp(&aa.local_pref());
     if lp != Ordering::Equal {
@@ -501,7 +530,6 @@ pub fn compare_with_reason(
             return (med, Reason::Med);
         }
     }
-    let (ra, rb) = (ranks(a.peer), ranks(b.peer));
     let ebgp = rb.map(|r| r.ebgp).cmp(&ra.map(|r| r.ebgp));
     if ebgp != Ordering::Equal {
         return (ebgp, Reason::ExternalOverInternal);

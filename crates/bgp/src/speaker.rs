@@ -42,6 +42,40 @@ pub struct PeerSettings {
     pub max_prefixes: [Option<u32>; 2],
     /// Extra own-AS prepends on export to this peer (maintenance drain).
     pub prepend: u8,
+    /// Preference for everything this peer sends, before any attribute (see
+    /// [`PeerRank::weight`]).
+    pub weight: u32,
+    /// What this peer is sent.
+    pub export: Export,
+}
+
+/// Which best paths a peer is sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Export {
+    /// Every best path (except the peer's own).
+    #[default]
+    All,
+    /// Only paths learned from other peers, not what this domain originates.
+    Learned,
+    /// Nothing: the peer only feeds the RIB.
+    Nothing,
+}
+
+impl Export {
+    fn allows(self, path: &Path) -> bool {
+        match self {
+            Export::All => true,
+            Export::Learned => path.peer != PeerIdx::LOCAL,
+            Export::Nothing => false,
+        }
+    }
+}
+
+/// A FIB change: the next hops of a prefix (none: remove it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FibChange {
+    pub prefix: Prefix,
+    pub next_hops: Vec<IpAddr>,
 }
 
 /// Commands for the driver.
@@ -169,6 +203,9 @@ pub struct Speaker {
     originated: Vec<Prefix>,
     local_attrs: Arc<PathAttrs>,
     dirty: Vec<PeerIdx>,
+    /// Prefixes whose equal-cost set may have changed since [`Speaker::take_fib_changes`],
+    /// when the domain programs a FIB.
+    fib: Option<HashSet<Prefix>>,
 }
 
 // ===== impl Speaker =====
@@ -191,7 +228,45 @@ impl Speaker {
             originated: Vec::new(),
             local_attrs,
             dirty: Vec::new(),
+            fib: None,
         }
+    }
+
+    /// Starts tracking FIB changes: from now on [`Speaker::take_fib_changes`] reports every
+    /// prefix whose equal-cost next hops change (at first, every learned prefix).
+    pub fn enable_fib(&mut self) {
+        let all = self.rib.iter().map(|(p, _)| p).collect();
+        self.fib = Some(all);
+    }
+
+    /// The FIB changes since the last call: per prefix, the next hops of its equal-cost best
+    /// paths ([`crate::rib::multipath`]), sorted; empty when no learned path is left.
+    pub fn take_fib_changes(&mut self) -> Vec<FibChange> {
+        let Some(dirty) = self.fib.as_mut() else {
+            return Vec::new();
+        };
+        if dirty.is_empty() {
+            return Vec::new();
+        }
+        let dirty = std::mem::take(dirty);
+        let peers = &self.peers;
+        let ranks = |i: PeerIdx| peers.get(i.0 as usize)?.as_ref()?.rank;
+        let mut out = Vec::with_capacity(dirty.len());
+        for prefix in dirty {
+            let mut next_hops: Vec<IpAddr> = self
+                .rib
+                .get(&prefix)
+                .map(|d| {
+                    crate::rib::multipath(d.paths(), &ranks)
+                        .filter_map(|p| p.attrs.next_hop_addr())
+                        .collect()
+                })
+                .unwrap_or_default();
+            next_hops.sort();
+            next_hops.dedup();
+            out.push(FibChange { prefix, next_hops });
+        }
+        out
     }
 
     pub fn local_as(&self) -> u32 {
@@ -311,7 +386,11 @@ impl Speaker {
         };
         let old = std::mem::replace(&mut peer.settings, settings.clone());
         let mut out = Vec::new();
-        if old.session != settings.session || old.address != settings.address {
+        if old.session != settings.session
+            || old.address != settings.address
+            || old.weight != settings.weight
+            || old.export != settings.export
+        {
             peer.session.set_config(settings.session.clone());
             let n = Notification::new(error_code::CEASE, cease_subcode::OTHER_CONFIGURATION_CHANGE);
             let actions = peer.session.reset(n);
@@ -404,6 +483,7 @@ impl Speaker {
             return;
         };
         peer.rank = Some(PeerRank {
+            weight: peer.settings.weight,
             router_id: n.remote_id,
             address: peer.settings.address,
             ebgp: true,
@@ -454,6 +534,13 @@ impl Speaker {
 
     /// Withdraws a peer's paths (only the stale ones with `only_stale`).
     fn purge_routes(&mut self, idx: PeerIdx, only_stale: bool) {
+        if let Some(fib) = self.fib.as_mut() {
+            for (prefix, d) in self.rib.iter() {
+                if d.paths().iter().any(|p| p.peer == idx && (p.stale || !only_stale)) {
+                    fib.insert(prefix);
+                }
+            }
+        }
         let peers = &self.peers;
         let ranks = |i: PeerIdx| peers.get(i.0 as usize)?.as_ref()?.rank;
         let (changes, removed) = self.rib.remove_peer(idx, only_stale, &ranks);
@@ -570,6 +657,9 @@ impl Speaker {
     /// Sets one path in the RIB and propagates a best-path change.
     fn apply_path(&mut self, idx: PeerIdx, prefix: Prefix, attrs: Option<Arc<PathAttrs>>) {
         let adding = attrs.is_some();
+        if let Some(fib) = self.fib.as_mut() {
+            fib.insert(prefix);
+        }
         let peers = &self.peers;
         let ranks = |i: PeerIdx| peers.get(i.0 as usize)?.as_ref()?.rank;
         let (change, had) = self.rib.update(prefix, idx, attrs, &ranks);
@@ -635,8 +725,15 @@ impl Speaker {
             if !exportable(n, family) {
                 continue;
             }
-            let was = change.old.as_ref().is_some_and(|p| p.peer != idx);
-            let now = change.new.as_ref().filter(|p| p.peer != idx);
+            let export = peer.settings.export;
+            let was = change
+                .old
+                .as_ref()
+                .is_some_and(|p| p.peer != idx && export.allows(p));
+            let now = change
+                .new
+                .as_ref()
+                .filter(|p| p.peer != idx && export.allows(p));
             let fi = family_index(family);
             match (was, now) {
                 (_, Some(p)) => {
@@ -671,18 +768,20 @@ impl Speaker {
             .copied()
             .filter(|f| exportable(n, *f) && only.is_none_or(|o| o == *f))
             .collect();
+        let export = peer.settings.export;
+        let sent = |p: &&Path| p.peer != idx && export.allows(p);
         for (prefix, dest) in self.rib.iter() {
             if !families.contains(&prefix.family()) {
                 continue;
             }
-            let Some(best) = dest.best().filter(|p: &&Path| p.peer != idx) else {
+            let Some(best) = dest.best().filter(sent) else {
                 continue;
             };
             peer.tx.queue(prefix, sent_before, Some(best.attrs.clone()));
         }
         let mut advertised = [0u32; 2];
         for (prefix, dest) in self.rib.iter() {
-            if families.contains(&prefix.family()) && dest.best().is_some_and(|p| p.peer != idx) {
+            if families.contains(&prefix.family()) && dest.best().is_some_and(|p| sent(&p)) {
                 advertised[family_index(prefix.family())] += 1;
             }
         }

@@ -15,6 +15,7 @@ fn v4(s: &str) -> Prefix {
 fn rank(i: u32) -> PeerRank {
     let i = u8::try_from(i).expect("small peer index");
     PeerRank {
+        weight: 0,
         router_id: Ipv4Addr::new(10, 0, 0, i),
         address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, i)),
         ebgp: true,
@@ -258,6 +259,7 @@ fn the_lower_peer_address_breaks_a_tie_of_router_ids() {
     let mut rib = Rib::new();
     let ranks = |i: PeerIdx| {
         Some(PeerRank {
+            weight: 0,
             router_id: Ipv4Addr::new(10, 0, 0, 1),
             address: match i.0 {
                 1 => "192.0.2.200".parse().expect("address"),
@@ -468,4 +470,70 @@ fn a_stale_path_is_not_marked_for_other_peers() {
     let (_, removed) = rib.remove_peer(PeerIdx(1), true, &default_ranks);
     assert_eq!(removed, [0, 0]);
     assert_eq!(rib.get(&p).map(|d| d.paths().len()), Some(2));
+}
+
+#[test]
+fn weight_wins_over_every_attribute() {
+    let p = v4("10.1.0.0/24");
+    let mut rib = Rib::new();
+    // Peer 2's path is longer but its peer carries the higher weight.
+    let ranks = |i: PeerIdx| {
+        Some(PeerRank {
+            weight: if i.0 == 2 { 100 } else { 0 },
+            ..rank(i.0)
+        })
+    };
+    let short = rib.pool.intern(Attrs::path(&[65001]).0);
+    let long = rib.pool.intern(Attrs::path(&[65002, 65002, 65002]).0);
+    rib.update(p, PeerIdx(1), Some(short), &ranks);
+    rib.update(p, PeerIdx(2), Some(long), &ranks);
+    assert_eq!(best_peer(&rib, p), Some(PeerIdx(2)));
+}
+
+#[test]
+fn multipath_holds_the_paths_equal_up_to_the_router_id() {
+    let p = v4("10.1.0.0/24");
+    let mut rib = Rib::new();
+    let a = rib.pool.intern(Attrs::path(&[12076, 65001]).0);
+    let b = rib.pool.intern(Attrs::path(&[12076, 65001]).0);
+    let longer = rib.pool.intern(Attrs::path(&[12076, 12076, 65001]).0);
+    rib.update(p, PeerIdx(1), Some(a), &default_ranks);
+    rib.update(p, PeerIdx(2), Some(b), &default_ranks);
+    rib.update(p, PeerIdx(3), Some(longer), &default_ranks);
+    let d = rib.get(&p).expect("destination");
+    let mut peers: Vec<u32> = crate::rib::multipath(d.paths(), &default_ranks)
+        .map(|p| p.peer.0)
+        .collect();
+    peers.sort();
+    assert_eq!(peers, [1, 2], "the prepended path is not equal-cost");
+
+    // A higher weight on one peer leaves it alone in the set.
+    let weighted = |i: PeerIdx| {
+        Some(PeerRank {
+            weight: if i.0 == 3 { 10 } else { 0 },
+            ..rank(i.0)
+        })
+    };
+    let mut rib = Rib::new();
+    for (peer, path) in [(1, &[12076, 65001][..]), (2, &[12076, 65001]), (3, &[12076, 12076, 65001])] {
+        let a = rib.pool.intern(Attrs::path(path).0);
+        rib.update(p, PeerIdx(peer), Some(a), &weighted);
+    }
+    let d = rib.get(&p).expect("destination");
+    let peers: Vec<u32> = crate::rib::multipath(d.paths(), &weighted)
+        .map(|p| p.peer.0)
+        .collect();
+    assert_eq!(peers, [3]);
+}
+
+#[test]
+fn a_locally_originated_best_has_no_multipath() {
+    let p = v4("10.1.0.0/24");
+    let mut rib = Rib::new();
+    let local = rib.pool.intern(Attrs::path(&[]).0);
+    let learned = rib.pool.intern(Attrs::path(&[65001]).0);
+    rib.update(p, PeerIdx::LOCAL, Some(local), &default_ranks);
+    rib.update(p, PeerIdx(1), Some(learned), &default_ranks);
+    let d = rib.get(&p).expect("destination");
+    assert_eq!(crate::rib::multipath(d.paths(), &default_ranks).count(), 0);
 }

@@ -42,6 +42,8 @@ fn settings(name: &str, remote_as: u32, address: IpAddr) -> PeerSettings {
         },
         max_prefixes: [None, None],
         prepend: 0,
+        weight: 0,
+        export: Default::default(),
     }
 }
 
@@ -1271,4 +1273,115 @@ fn a_route_announced_and_withdrawn_within_one_burst_is_never_sent_and_its_attrib
         "the attribute set is released"
     );
     assert_eq!(net.counters(b, Family::Ipv4Unicast).advertised, 0);
+}
+
+// ===== export policy, weight and FIB =====
+
+/// An UPDATE from B announcing `prefixes` with AS_PATH `asns`, next hop B.
+fn announce_from_b(prefixes: &[&str], asns: &[u32]) -> Message {
+    Message::Update(Update {
+        attributes: Some(attrs(asns, B_ADDR)),
+        nlri: prefixes.iter().map(|p| v4(p)).collect(),
+        ..Update::default()
+    })
+}
+
+#[test]
+fn a_peer_that_takes_learned_routes_only_never_sees_what_we_originate() {
+    let mut net = Net::new();
+    net.sp.set_originated(vec![Prefix::V4(v4("10.10.0.0/16"))]);
+    let a = net.add_a();
+    let b = net.add(
+        PeerSettings {
+            export: Export::Learned,
+            ..settings_b()
+        },
+        B_LOCAL.into(),
+        peer_open(B_AS, Ipv4Addr::new(198, 51, 100, 1), false),
+    );
+    let out_a = net.up(a);
+    assert_eq!(announced_v4(&out_a, a), [v4("10.10.0.0/16")]);
+    let out_b = net.up(b);
+    assert!(announced_v4(&out_b, b).is_empty(), "{out_b:?}");
+    let out = net.from(a, announce(&["192.168.1.0/24"], &[A_AS]));
+    assert_eq!(announced_v4(&out, b), [v4("192.168.1.0/24")]);
+}
+
+#[test]
+fn a_peer_that_takes_nothing_is_sent_nothing_but_feeds_the_rib() {
+    let mut net = Net::new();
+    let a = net.add_a();
+    let b = net.add(
+        PeerSettings {
+            export: Export::Nothing,
+            ..settings_b()
+        },
+        B_LOCAL.into(),
+        peer_open(B_AS, Ipv4Addr::new(198, 51, 100, 1), false),
+    );
+    net.up(a);
+    net.up(b);
+    let out = net.from(a, announce(&["192.168.1.0/24"], &[A_AS]));
+    assert!(announced_v4(&out, b).is_empty());
+    let out = net.from(b, announce_from_b(&["192.168.2.0/24"], &[B_AS]));
+    assert_eq!(announced_v4(&out, a), [v4("192.168.2.0/24")]);
+}
+
+#[test]
+fn the_fib_follows_the_equal_cost_set_of_next_hops() {
+    let (mut net, a, b) = a_and_b();
+    net.sp.enable_fib();
+    let p = Prefix::V4(v4("192.168.1.0/24"));
+    // Same AS path length from both: one route over both next hops.
+    net.from(a, announce(&["192.168.1.0/24"], &[65000]));
+    net.from(b, announce_from_b(&["192.168.1.0/24"], &[65000]));
+    let changes = net.sp.take_fib_changes();
+    assert_eq!(
+        changes,
+        [FibChange {
+            prefix: p,
+            next_hops: vec![A_ADDR.into(), B_ADDR.into()],
+        }]
+    );
+    assert!(net.sp.take_fib_changes().is_empty(), "nothing new");
+
+    // A drained (longer) path leaves the set.
+    net.from(a, announce(&["192.168.1.0/24"], &[65000, 65000]));
+    assert_eq!(net.sp.take_fib_changes()[0].next_hops, [IpAddr::from(B_ADDR)]);
+
+    // B's session goes: the route moves to A alone; A withdraws: the route goes.
+    net.event(
+        b,
+        Event::Stop(Notification::new(error_code::CEASE, cease_subcode::ADMINISTRATIVE_SHUTDOWN)),
+    );
+    assert_eq!(net.sp.take_fib_changes()[0].next_hops, [IpAddr::from(A_ADDR)]);
+    net.from(a, withdraw(&["192.168.1.0/24"]));
+    assert_eq!(
+        net.sp.take_fib_changes(),
+        [FibChange {
+            prefix: p,
+            next_hops: vec![],
+        }]
+    );
+}
+
+#[test]
+fn weight_picks_the_peer_whatever_the_path_length() {
+    let mut net = Net::new();
+    let a = net.add_a();
+    let b = net.add(
+        PeerSettings {
+            weight: 10,
+            ..settings_b()
+        },
+        B_LOCAL.into(),
+        peer_open(B_AS, Ipv4Addr::new(198, 51, 100, 1), false),
+    );
+    net.up(a);
+    net.up(b);
+    net.sp.enable_fib();
+    net.from(a, announce(&["192.168.1.0/24"], &[65000]));
+    net.from(b, announce_from_b(&["192.168.1.0/24"], &[65000, 65000, 65000]));
+    let changes = net.sp.take_fib_changes();
+    assert_eq!(changes[0].next_hops, [IpAddr::from(B_ADDR)]);
 }
