@@ -44,6 +44,88 @@ pub struct EdgeDesired {
     pub local_as: u32,
     pub router_id: Ipv4Addr,
     pub circuits: Vec<CircuitDesired>,
+    /// Virtual network gateways this edge hosts (the inventory's gateway host only).
+    #[serde(default)]
+    pub gateways: Vec<GatewayDesired>,
+    /// BFD timers of the private peering sessions.
+    #[serde(default)]
+    pub bfd: BfdTimers,
+}
+
+/// BFD timers: transmit and receive interval, detection multiplier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BfdTimers {
+    pub interval_ms: u32,
+    pub multiplier: u8,
+}
+
+/// 300 ms × 3, as on Azure's side.
+impl Default for BfdTimers {
+    fn default() -> Self {
+        BfdTimers {
+            interval_ms: 300,
+            multiplier: 3,
+        }
+    }
+}
+
+/// The fabric segment of one virtual network: the layer-2 segment where its gateway and the
+/// edges of every connected circuit meet, addressed from the GatewaySubnet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fabric {
+    /// The virtual network's ARM id.
+    pub vnet: String,
+    /// The namespace holding the segment's bridge (`br0`) on this host; every member on the
+    /// host joins it with a veth (the lab's local fabric).
+    pub namespace: String,
+    /// The segment's VXLAN network identifier: one per virtual network.
+    pub vni: u32,
+    /// The GatewaySubnet's prefix length.
+    pub prefix_len: u8,
+    /// The gateway's address on the segment.
+    pub gateway: Ipv4Addr,
+    /// The gateway's AS number (65515, as on Azure).
+    pub gateway_as: u32,
+}
+
+/// A virtual network reached from one circuit link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VnetLink {
+    pub fabric: Fabric,
+    /// This edge's address on the segment.
+    pub local: Ipv4Addr,
+    /// The interface toward the segment in the circuit's namespace.
+    pub ifname: String,
+    /// The virtual network's address space, routed to the gateway.
+    pub prefixes: Vec<String>,
+}
+
+/// One virtual network gateway: a routing domain on the fabric segment that learns the
+/// customers' routes from the edges and forwards the virtual network's traffic to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayDesired {
+    /// The gateway's ARM id.
+    pub id: String,
+    /// The gateway's namespace.
+    pub namespace: String,
+    pub fabric: Fabric,
+    /// Addresses the gateway answers on toward the virtual network's hosts (the first
+    /// address of each subnet but the GatewaySubnet, as `addr/len`), on bridge `vnet0`.
+    pub host_addresses: Vec<String>,
+    /// The edges of every connected circuit.
+    pub peers: Vec<GatewayPeer>,
+}
+
+/// One edge session of a gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayPeer {
+    pub address: Ipv4Addr,
+    pub remote_as: u32,
+    /// The connection's routingWeight: a higher weight wins over any path attribute.
+    pub weight: u32,
+    /// The circuit's service key and which of its links this is.
+    pub service_key: String,
+    pub role: Role,
 }
 
 /// How a port carries a circuit's traffic.
@@ -86,6 +168,9 @@ pub struct CircuitDesired {
     pub prepend: u8,
     /// Prefixes the cloud side advertises to the customer (connected virtual networks).
     pub advertise: Vec<String>,
+    /// Connected virtual networks reached over the fabric (private peering).
+    #[serde(default)]
+    pub vnets: Vec<VnetLink>,
 }
 
 /// One peering's session(s) on this link.
@@ -123,6 +208,8 @@ pub struct EdgeReport {
     /// Whether the edge can create namespaces, links and routes (CAP_NET_ADMIN).
     pub net_admin: bool,
     pub circuits: Vec<CircuitReport>,
+    #[serde(default)]
+    pub gateways: Vec<GatewayReport>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +221,17 @@ pub struct CircuitReport {
     /// Why the circuit is not fully realized on this edge, if it is not.
     pub error: Option<String>,
     pub peerings: Vec<PeeringReport>,
+}
+
+/// A hosted gateway's live state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayReport {
+    pub id: String,
+    pub namespace: String,
+    pub error: Option<String>,
+    pub sessions: Vec<SessionReport>,
+    /// Customer routes and the edges they go to.
+    pub routes: Vec<RouteReport>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,7 +320,10 @@ mod tests {
                 }],
                 prepend: 0,
                 advertise: vec!["10.10.0.0/16".into()],
+                vnets: Vec::new(),
             }],
+            gateways: Vec::new(),
+            bfd: BfdTimers::default(),
         };
         let json = serde_json::to_string(&d).expect("serialize");
         assert!(json.contains(r#""kind":"interface""#), "{json}");

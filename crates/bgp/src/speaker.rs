@@ -249,24 +249,32 @@ impl Speaker {
             return Vec::new();
         }
         let dirty = std::mem::take(dirty);
+        dirty
+            .into_iter()
+            .map(|prefix| FibChange {
+                prefix,
+                next_hops: self.next_hops(&prefix),
+            })
+            .collect()
+    }
+
+    /// The next hops of a prefix's equal-cost best paths, sorted (none when no learned path
+    /// is best).
+    pub fn next_hops(&self, prefix: &Prefix) -> Vec<IpAddr> {
         let peers = &self.peers;
         let ranks = |i: PeerIdx| peers.get(i.0 as usize)?.as_ref()?.rank;
-        let mut out = Vec::with_capacity(dirty.len());
-        for prefix in dirty {
-            let mut next_hops: Vec<IpAddr> = self
-                .rib
-                .get(&prefix)
-                .map(|d| {
-                    crate::rib::multipath(d.paths(), &ranks)
-                        .filter_map(|p| p.attrs.next_hop_addr())
-                        .collect()
-                })
-                .unwrap_or_default();
-            next_hops.sort();
-            next_hops.dedup();
-            out.push(FibChange { prefix, next_hops });
-        }
-        out
+        let mut next_hops: Vec<IpAddr> = self
+            .rib
+            .get(prefix)
+            .map(|d| {
+                crate::rib::multipath(d.paths(), &ranks)
+                    .filter_map(|p| p.attrs.next_hop_addr())
+                    .collect()
+            })
+            .unwrap_or_default();
+        next_hops.sort();
+        next_hops.dedup();
+        next_hops
     }
 
     pub fn local_as(&self) -> u32 {
@@ -536,7 +544,10 @@ impl Speaker {
     fn purge_routes(&mut self, idx: PeerIdx, only_stale: bool) {
         if let Some(fib) = self.fib.as_mut() {
             for (prefix, d) in self.rib.iter() {
-                if d.paths().iter().any(|p| p.peer == idx && (p.stale || !only_stale)) {
+                if d.paths()
+                    .iter()
+                    .any(|p| p.peer == idx && (p.stale || !only_stale))
+                {
                     fib.insert(prefix);
                 }
             }

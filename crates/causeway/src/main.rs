@@ -7,6 +7,7 @@
 
 mod client;
 mod edges;
+mod lab;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -41,6 +42,12 @@ enum Command {
     },
     /// Run an edge router, or query a running one.
     Edge(EdgeArgs),
+    /// A complete lab topology in network namespaces on a running `causeway serve`: an
+    /// on-premises site, the circuit, a virtual network; cut and heal links, probe traffic.
+    Lab {
+        #[command(subcommand)]
+        command: lab::LabCommand,
+    },
     /// Client commands shaped like `az network express-route` (see client/mod.rs).
     #[command(flatten)]
     Client(Box<client::ClientCommand>),
@@ -71,12 +78,19 @@ struct ServeArgs {
     #[arg(long)]
     inventory: Option<PathBuf>,
     /// Edges of the inventory to run inside this process (comma-separated, or `none`).
-    /// Default: every lab edge.
+    /// Default: every lab edge and the gateway host.
     #[arg(long, value_delimiter = ',')]
     local_edges: Option<Vec<String>>,
     /// The edges' BGP AS, shown to customers as azureASN (default 12076, Microsoft's).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     local_as: Option<u32>,
+    /// BFD interval of the edges' private peering sessions, in ms (default 300, as Azure;
+    /// at least 50).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(50..=10_000))]
+    bfd_interval_ms: Option<u32>,
+    /// BFD detection multiplier (default 3).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(2..=50))]
+    bfd_multiplier: Option<u8>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,6 +188,10 @@ fn main() -> anyhow::Result<()> {
             }
         },
         Command::Client(command) => client::run(*command),
+        Command::Lab { command } => lab::run(command).map_err(|e| {
+            eprintln!("error: {e:#}");
+            std::process::exit(1)
+        }),
     }
 }
 
@@ -206,6 +224,13 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         catalog: args.catalog,
         inventory: args.inventory,
         local_as: args.local_as,
+        bfd: (args.bfd_interval_ms.is_some() || args.bfd_multiplier.is_some()).then(|| {
+            let d = api::BfdTimers::default();
+            api::BfdTimers {
+                interval_ms: args.bfd_interval_ms.unwrap_or(d.interval_ms),
+                multiplier: args.bfd_multiplier.unwrap_or(d.multiplier),
+            }
+        }),
     };
     let local_edges = args.local_edges;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -218,13 +243,15 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
                 .into_iter()
                 .filter(|n| n != "none" && !n.is_empty())
                 .collect(),
-            None => service
-                .edges
-                .inventory()
-                .edges()
-                .filter(|e| e.lab)
-                .map(|e| e.name.clone())
-                .collect(),
+            None => {
+                let inventory = service.edges.inventory();
+                inventory
+                    .edges()
+                    .filter(|e| e.lab)
+                    .map(|e| e.name.clone())
+                    .chain(inventory.gateway.iter().map(|g| g.name.clone()))
+                    .collect()
+            }
         };
         edges::start_in_process(service, &names);
     }))

@@ -32,7 +32,7 @@ pub const GATEWAYS: &str = "virtualNetworkGateways";
 pub const CONNECTIONS: &str = "connections";
 const CIRCUITS: &str = "expressRouteCircuits";
 pub const GATEWAY_SUBNET: &str = "GatewaySubnet";
-const PRIVATE_PEERING: &str = "AzurePrivatePeering";
+pub(crate) const PRIVATE_PEERING: &str = "AzurePrivatePeering";
 
 /// ExpressRoute gateway SKUs and how many connections each takes (reference §3.12).
 pub const GATEWAY_SKUS: [(&str, usize); 7] = [
@@ -1903,5 +1903,136 @@ mod tests {
         };
         assert_eq!(gateway_address(&s("10.1.255.0/27")), "10.1.255.4");
         assert_eq!(gateway_address(&s("10.1.255.0/30")), "10.1.255.0");
+    }
+}
+
+// ===== fabric =====
+
+/// The gateway's AS number toward the edges, as on Azure.
+pub const GATEWAY_ASN: u32 = 65515;
+
+/// One gateway as the edges see it: its fabric segment, host-facing addresses and the
+/// circuits connected to it, each with a slot that places its two edges on the segment.
+#[derive(Debug, Clone)]
+pub(crate) struct GatewayFabric {
+    pub id: String,
+    pub vnet_prefixes: Vec<String>,
+    pub fabric: api::Fabric,
+    /// The gateway's namespace on its host.
+    pub namespace: String,
+    pub host_addresses: Vec<String>,
+    /// Connected circuits: (circuit, routingWeight, primary edge address, secondary).
+    pub links: Vec<(Ref, u32, std::net::Ipv4Addr, std::net::Ipv4Addr)>,
+}
+
+impl GatewayFabric {
+    pub fn connects(&self, c: &Circuit) -> Option<(u32, std::net::Ipv4Addr, std::net::Ipv4Addr)> {
+        let r = Ref::of_circuit(c);
+        self.links
+            .iter()
+            .find(|(cr, ..)| cr.same(&r))
+            .map(|(_, w, p, s)| (*w, *p, *s))
+    }
+}
+
+/// The first eight hex digits of a GUID: names a virtual network's namespaces.
+fn guid8(guid: &str) -> String {
+    guid.chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(8)
+        .collect()
+}
+
+fn first_v4(prefixes: &[String]) -> Option<ipnet::Ipv4Net> {
+    prefixes
+        .iter()
+        .find_map(|p| match p.parse::<IpNet>().ok()? {
+            IpNet::V4(n) => Some(n.trunc()),
+            IpNet::V6(_) => None,
+        })
+}
+
+impl Service {
+    /// Every gateway with a GatewaySubnet able to hold it, and the circuits connected to it.
+    /// Addresses on the segment: the gateway at GatewaySubnet + 4 (Azure's first usable),
+    /// then two per connection in creation order (primary, secondary). A connection whose
+    /// addresses do not fit in the GatewaySubnet is left out (and logged).
+    pub(crate) fn gateway_fabrics(&self) -> R<Vec<GatewayFabric>> {
+        self.with_store(|st| -> R<Vec<GatewayFabric>> {
+            let mut out = Vec::new();
+            let connections = load_all::<Connection>(st, None, None)?;
+            for g in load_all::<Gateway>(st, None, None)? {
+                let Some(v) = load_ref::<VirtualNetwork>(st, &g.vnet)? else {
+                    continue;
+                };
+                let Some(gw_net) = v
+                    .subnet(GATEWAY_SUBNET)
+                    .and_then(|s| first_v4(&s.address_prefixes))
+                else {
+                    continue;
+                };
+                let base = u32::from(gw_net.network());
+                let size = 1u64 << (32 - gw_net.prefix_len());
+                if size < 8 {
+                    continue;
+                }
+                let hex = guid8(&v.resource_guid);
+                let vni =
+                    u32::from_str_radix(&hex[..hex.len().min(6)], 16).unwrap_or(1) & 0xff_ffff;
+                let fabric = api::Fabric {
+                    vnet: v.id(),
+                    namespace: format!("cwf-{hex}"),
+                    vni: vni.max(1),
+                    prefix_len: gw_net.prefix_len(),
+                    gateway: std::net::Ipv4Addr::from(base + 4),
+                    gateway_as: GATEWAY_ASN,
+                };
+                let host_addresses = v
+                    .subnets
+                    .iter()
+                    .filter(|s| !eq(&s.name, GATEWAY_SUBNET))
+                    .filter_map(|s| first_v4(&s.address_prefixes))
+                    .map(|n| {
+                        format!(
+                            "{}/{}",
+                            std::net::Ipv4Addr::from(u32::from(n.network()) + 1),
+                            n.prefix_len()
+                        )
+                    })
+                    .collect();
+                let mut links = Vec::new();
+                for (slot, conn) in connections
+                    .iter()
+                    .filter(|c| c.gateway.same(&g.as_ref()))
+                    .enumerate()
+                {
+                    let first = 5 + 2 * slot as u64;
+                    if first + 1 >= size - 1 {
+                        tracing::warn!(
+                            "connection {} does not fit in the GatewaySubnet {gw_net} of {}",
+                            conn.id(),
+                            v.id()
+                        );
+                        continue;
+                    }
+                    let at = |o: u64| std::net::Ipv4Addr::from(base + o as u32);
+                    links.push((
+                        conn.circuit.clone(),
+                        conn.routing_weight,
+                        at(first),
+                        at(first + 1),
+                    ));
+                }
+                out.push(GatewayFabric {
+                    id: g.id(),
+                    vnet_prefixes: v.address_prefixes.clone(),
+                    fabric,
+                    namespace: format!("cwg-{hex}"),
+                    host_addresses,
+                    links,
+                });
+            }
+            Ok(out)
+        })
     }
 }

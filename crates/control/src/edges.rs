@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use api::{
     Attachment, CircuitDesired, CircuitReport, EdgeDesired, EdgeReport, Encapsulation,
-    LinkAddresses, PeeringDesired, Role,
+    GatewayDesired, GatewayPeer, LinkAddresses, PeeringDesired, Role, VnetLink,
 };
 use axum::http::StatusCode;
 use ipnet::{Ipv4Net, Ipv6Net};
@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::arm::{Action, ArmError, Device};
+use crate::cloud::GatewayFabric;
 use crate::inventory::{EdgePlace, Inventory};
 use crate::model::{AZURE_ASN, Circuit, Peering};
 use crate::service::Service;
@@ -33,6 +34,8 @@ pub const REPORT_TTL: Duration = Duration::from_secs(15);
 pub struct EdgeHub {
     pub inventory: RwLock<Inventory>,
     pub local_as: u32,
+    /// BFD timers of the edges' private peering sessions.
+    pub bfd: api::BfdTimers,
     /// This control plane's identity (persisted), handed to its edges.
     pub instance: String,
     generation: watch::Sender<u64>,
@@ -44,6 +47,7 @@ impl EdgeHub {
         EdgeHub {
             inventory: RwLock::new(inventory),
             local_as: AZURE_ASN,
+            bfd: api::BfdTimers::default(),
             instance,
             generation: watch::Sender::new(generation),
             reports: Mutex::new(HashMap::new()),
@@ -163,36 +167,58 @@ impl Service {
     /// What `edge` must run now.
     pub fn edge_desired(&self, edge: &str) -> Result<EdgeDesired, ArmError> {
         let inventory = self.edges.inventory();
-        let place = inventory.place(edge).ok_or_else(|| {
-            ArmError::new(
+        if !inventory.knows(edge) {
+            return Err(ArmError::new(
                 StatusCode::NOT_FOUND,
                 "EdgeNotFound",
                 format!("No edge named '{edge}' in the inventory."),
-            )
+            ));
+        }
+        let place = inventory.place(edge);
+        let (generation, all) = self.with_store(|s| -> Result<_, crate::store::StoreError> {
+            Ok((s.generation()?, s.all_circuits()?))
         })?;
-        let (generation, circuits) =
-            self.with_store(|s| -> Result<_, crate::store::StoreError> {
-                Ok((s.generation()?, s.all_circuits()?))
-            })?;
-        let circuits = circuits
-            .iter()
-            .filter(|c| {
-                c.provider
-                    .peering_location
-                    .eq_ignore_ascii_case(&place.location.name)
-                    && c.provisioned()
-                    && !c.peerings.is_empty()
-            })
-            .filter_map(|c| circuit_desired(c, &place, self.advertised_prefixes(c)))
-            .collect();
+        let fabrics = if inventory.gateway.is_some() {
+            self.gateway_fabrics()?
+        } else {
+            Vec::new()
+        };
+        let circuits = match &place {
+            Some(place) => all
+                .iter()
+                .filter(|c| {
+                    c.provider
+                        .peering_location
+                        .eq_ignore_ascii_case(&place.location.name)
+                        && c.provisioned()
+                        && !c.peerings.is_empty()
+                })
+                .filter_map(|c| {
+                    let mut d = circuit_desired(c, place, self.advertised_prefixes(c))?;
+                    d.vnets = vnet_links(c, place.role, &fabrics);
+                    Some(d)
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let gateways = if inventory.is_gateway_host(edge) {
+            fabrics
+                .iter()
+                .map(|f| gateway_desired(f, &all, self.edges.local_as))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(EdgeDesired {
             edge: edge.to_owned(),
-            role: place.role,
+            role: place.map_or(Role::Primary, |p| p.role),
             instance: self.edges.instance.clone(),
             generation,
             local_as: self.edges.local_as,
-            router_id: place.edge.router_id,
+            router_id: place.map_or(Ipv4Addr::new(192, 0, 2, 254), |p| p.edge.router_id),
             circuits,
+            gateways,
+            bfd: self.edges.bfd,
         })
     }
 
@@ -207,7 +233,7 @@ impl Service {
 
     /// Stores an edge's report; it must name an edge of the inventory.
     pub fn edge_report(&self, edge: &str, report: EdgeReport) -> Result<(), ArmError> {
-        if self.edges.inventory().place(edge).is_none() {
+        if !self.edges.inventory().knows(edge) {
             return Err(ArmError::new(
                 StatusCode::NOT_FOUND,
                 "EdgeNotFound",
@@ -429,6 +455,59 @@ fn format_duration(secs: u64) -> String {
     )
 }
 
+/// A circuit carries private peering traffic to the virtual networks connected to it.
+fn reaches_vnets(c: &Circuit) -> bool {
+    c.provisioned() && c.peering(crate::cloud::PRIVATE_PEERING).is_some()
+}
+
+/// The virtual networks one link of a circuit reaches over the fabric.
+fn vnet_links(c: &Circuit, role: Role, fabrics: &[GatewayFabric]) -> Vec<VnetLink> {
+    if !reaches_vnets(c) {
+        return Vec::new();
+    }
+    fabrics
+        .iter()
+        .filter_map(|f| {
+            let (_, primary, secondary) = f.connects(c)?;
+            Some(VnetLink {
+                fabric: f.fabric.clone(),
+                local: match role {
+                    Role::Primary => primary,
+                    Role::Secondary => secondary,
+                },
+                ifname: format!("vn{}", &f.namespace[4..]),
+                prefixes: f.vnet_prefixes.clone(),
+            })
+        })
+        .collect()
+}
+
+/// A gateway and the edges of every circuit connected to it.
+fn gateway_desired(f: &GatewayFabric, circuits: &[Circuit], edge_as: u32) -> GatewayDesired {
+    let mut peers = Vec::new();
+    for c in circuits.iter().filter(|c| reaches_vnets(c)) {
+        let Some((weight, primary, secondary)) = f.connects(c) else {
+            continue;
+        };
+        for (role, address) in [(Role::Primary, primary), (Role::Secondary, secondary)] {
+            peers.push(GatewayPeer {
+                address,
+                remote_as: edge_as,
+                weight,
+                service_key: c.service_key.clone(),
+                role,
+            });
+        }
+    }
+    GatewayDesired {
+        id: f.id.clone(),
+        namespace: f.namespace.clone(),
+        fabric: f.fabric.clone(),
+        host_addresses: f.host_addresses.clone(),
+        peers,
+    }
+}
+
 fn circuit_desired(
     c: &Circuit,
     place: &EdgePlace<'_>,
@@ -492,5 +571,6 @@ fn circuit_desired(
         peerings,
         prepend: c.drain.get(role.as_str()).copied().unwrap_or(0),
         advertise,
+        vnets: Vec::new(),
     })
 }

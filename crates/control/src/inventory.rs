@@ -28,6 +28,16 @@ use serde::{Deserialize, Serialize};
 pub struct Inventory {
     #[serde(rename = "location", default)]
     pub locations: Vec<LocationEdges>,
+    /// The edge that hosts every virtual network gateway (their routing domains and
+    /// namespaces); without one, gateways exist in the API only.
+    #[serde(default)]
+    pub gateway: Option<GatewayHost>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayHost {
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +104,9 @@ impl Default for Inventory {
                 primary: edge("lab-edge-1", [192, 0, 2, 1]),
                 secondary: edge("lab-edge-2", [192, 0, 2, 2]),
             }],
+            gateway: Some(GatewayHost {
+                name: "lab-gateway".into(),
+            }),
         }
     }
 }
@@ -163,6 +176,19 @@ impl Inventory {
                 }
             }
         }
+        if let Some(g) = &self.gateway {
+            let valid_name = !g.name.is_empty()
+                && g.name.len() <= 20
+                && g.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-');
+            if !valid_name {
+                return bad(format!(
+                    "gateway host name {:?}: use 1-20 letters, digits or '-'",
+                    g.name
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -190,6 +216,16 @@ impl Inventory {
                 None
             }
         })
+    }
+
+    /// Whether `edge` hosts the virtual network gateways.
+    pub fn is_gateway_host(&self, edge: &str) -> bool {
+        self.gateway.as_ref().is_some_and(|g| g.name == edge)
+    }
+
+    /// Whether `edge` is an edge of this inventory (at a location, or the gateway host).
+    pub fn knows(&self, edge: &str) -> bool {
+        self.place(edge).is_some() || self.is_gateway_host(edge)
     }
 
     /// Every edge name.

@@ -48,6 +48,8 @@ pub struct ServeOptions {
     pub inventory: Option<PathBuf>,
     /// The edges' AS (default 12076, Microsoft's), shown as `azureASN`.
     pub local_as: Option<u32>,
+    /// BFD timers of the edges' private peering sessions (default 300 ms × 3).
+    pub bfd: Option<api::BfdTimers>,
 }
 
 /// The XDG data directory: `$XDG_DATA_HOME/causeway`, else `~/.local/share/causeway`.
@@ -144,6 +146,9 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
     let mut service = Service::with_inventory(store, catalog, inventory);
     if let Some(asn) = opts.local_as {
         service.edges.local_as = asn;
+    }
+    if let Some(bfd) = opts.bfd {
+        service.edges.bfd = bfd;
     }
     let service = Arc::new(service);
     on_start(service.clone());

@@ -1811,6 +1811,7 @@ fn report(edge: &str, key: &str, routes: Vec<RouteReport>) -> EdgeReport {
             }],
             ..Default::default()
         }],
+        gateways: Vec::new(),
     }
 }
 
@@ -2012,4 +2013,84 @@ async fn cloud_resources_survive_a_restart() {
     }
     drop(env);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ===== the fabric: where gateways and edges meet =====
+
+#[tokio::test]
+async fn a_connection_puts_both_edges_and_the_gateway_on_the_vnet_fabric() {
+    let env = Env::new();
+    let (cid, key) = circuit_with_peering(&env, &env.a, SUB_A, "er1", circuit_body(), true).await;
+    let gw = vnet_and_gateway(&env, &env.a, SUB_A, "vnet1", "ErGw1AZ").await;
+    let host = env
+        .service
+        .edge_desired("lab-gateway")
+        .expect("gateway host");
+    assert_eq!(host.gateways.len(), 1);
+    assert!(host.gateways[0].peers.is_empty(), "no connection yet");
+    assert!(
+        host.circuits.is_empty(),
+        "the gateway host carries no circuit"
+    );
+
+    put_ok(
+        &env,
+        &env.a,
+        &conn_path(SUB_A, RG, "c1"),
+        &conn_body(&gw, &cid, 42),
+        201,
+    )
+    .await;
+    let host = env
+        .service
+        .edge_desired("lab-gateway")
+        .expect("gateway host");
+    let g = &host.gateways[0];
+    assert_eq!(g.id.to_ascii_lowercase(), gw.to_ascii_lowercase());
+    // GatewaySubnet 10.1.255.0/27 (GW_SUBNET): gateway at +4, the connection's edges at +5, +6.
+    let base: std::net::Ipv4Addr = GW_SUBNET.split('/').next().unwrap().parse().unwrap();
+    let at = |o: u32| std::net::Ipv4Addr::from(u32::from(base) + o);
+    assert_eq!(g.fabric.gateway, at(4));
+    assert_eq!(g.fabric.gateway_as, 65515);
+    assert_eq!(g.host_addresses, ["10.1.0.1/24"]);
+    let peers: Vec<_> = g
+        .peers
+        .iter()
+        .map(|p| (p.address, p.weight, p.role, p.service_key.clone()))
+        .collect();
+    assert_eq!(
+        peers,
+        [
+            (at(5), 42, api::Role::Primary, key.clone()),
+            (at(6), 42, api::Role::Secondary, key.clone())
+        ]
+    );
+    for (edge, local) in [("lab-edge-1", at(5)), ("lab-edge-2", at(6))] {
+        let d = env.service.edge_desired(edge).expect("desired");
+        let c = d
+            .circuits
+            .iter()
+            .find(|c| c.service_key == key)
+            .expect("circuit");
+        assert_eq!(c.vnets.len(), 1, "{edge}");
+        let v = &c.vnets[0];
+        assert_eq!(v.local, local, "{edge}");
+        assert_eq!(v.fabric, g.fabric, "{edge}: one segment for all");
+        assert_eq!(v.prefixes, [VNET_PREFIX], "{edge}");
+    }
+
+    // Deleting the connection takes the circuit off the fabric.
+    env.delete(&env.a, &conn_path(SUB_A, RG, "c1")).await;
+    let d = env.service.edge_desired("lab-edge-1").expect("desired");
+    let c = d
+        .circuits
+        .iter()
+        .find(|c| c.service_key == key)
+        .expect("circuit");
+    assert!(c.vnets.is_empty());
+    let host = env
+        .service
+        .edge_desired("lab-gateway")
+        .expect("gateway host");
+    assert!(host.gateways[0].peers.is_empty());
 }

@@ -15,14 +15,16 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use api::{
-    Attachment, CircuitDesired, CircuitReport, EdgeDesired, EdgeReport, PeeringDesired,
-    PeeringReport, RouteReport, SessionReport,
+    Attachment, CircuitDesired, CircuitReport, EdgeDesired, EdgeReport, GatewayDesired,
+    GatewayReport, PeeringDesired, PeeringReport, RouteReport, SessionReport, VnetLink,
 };
 use bgp::wire::Prefix;
 use tokio::sync::Mutex;
 
 use crate::Edge;
-use crate::config::{DomainConfig, EdgeConfig, FamilyName, MaxPrefixes, PeerConfig};
+use crate::config::{
+    DomainConfig, EdgeConfig, ExportName, FamilyName, MaxPrefixes, PeerConfig, StaticRoute,
+};
 use crate::lab;
 
 /// Hold time offered to customers, as on Azure's MSEEs (keepalive 60 s).
@@ -51,6 +53,59 @@ fn customer_ifname(peering: &PeeringDesired) -> &'static str {
     } else {
         "ce0"
     }
+}
+
+/// Hold time of the sessions between edges and gateways on the fabric.
+pub const FABRIC_HOLD_TIME: u16 = 30;
+
+/// The bridge of a virtual network's fabric segment (in the fabric namespace), and of its
+/// hosts (in the gateway namespace).
+pub const FABRIC_BRIDGE: &str = "br0";
+pub const HOST_BRIDGE: &str = "vnet0";
+
+/// A gateway's interface on its fabric segment, and its port on the fabric bridge.
+const GATEWAY_FABRIC_IF: &str = "fab0";
+const GATEWAY_PORT_IF: &str = "gw0";
+
+/// The fabric bridge port of one edge's link to a virtual network: unique per edge and
+/// circuit on a host (15 characters at most).
+fn fabric_port(edge: &str, service_key: &str) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in edge.bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    format!(
+        "e{:04x}{}",
+        h & 0xffff,
+        &service_key[..service_key.len().min(8)]
+    )
+}
+
+/// An edge's session with a virtual network's gateway: it sends the gateway the
+/// customer's routes (with the link's drain prepends), never the virtual network's own.
+fn fabric_peer(c: &CircuitDesired, v: &VnetLink) -> PeerConfig {
+    PeerConfig {
+        name: format!("gateway-{}", &v.ifname[2..]),
+        address: IpAddr::V4(v.fabric.gateway),
+        local_address: Some(IpAddr::V4(v.local)),
+        remote_as: v.fabric.gateway_as,
+        md5_key: None,
+        max_prefixes: MaxPrefixes::default(),
+        prepend: c.prepend,
+        passive: false,
+        shutdown: false,
+        bfd: None,
+        hold_time: FABRIC_HOLD_TIME,
+        connect_retry: 1,
+        families: vec![FamilyName::Ipv4],
+        weight: 0,
+        export: ExportName::Learned,
+    }
+}
+
+/// The routing domain of a gateway.
+fn gateway_domain(g: &GatewayDesired) -> String {
+    format!("gateway/{}", g.namespace)
 }
 
 /// The routing domain of one circuit peering.
@@ -145,6 +200,21 @@ impl Agent {
                 errors.insert(key.clone(), e);
             }
         }
+        let old_gateways: BTreeMap<String, GatewayDesired> = state
+            .applied
+            .iter()
+            .flat_map(|d| d.gateways.iter())
+            .map(|g| (g.namespace.clone(), g.clone()))
+            .collect();
+        for g in &desired.gateways {
+            if self.net_admin {
+                self.record_namespace(&desired, &g.namespace, &g.fabric.namespace);
+            }
+            if let Err(e) = self.build_gateway(g) {
+                tracing::warn!(edge = %self.name, gateway = %g.id, "{e}");
+                errors.insert(g.namespace.clone(), e);
+            }
+        }
         let config = self.edge_config(&desired, &errors);
         if let Err(e) = self.edge.reload(config).await {
             tracing::error!(edge = %self.name, "cannot apply the BGP configuration: {e:#}");
@@ -153,6 +223,11 @@ impl Agent {
         for (key, c) in &old {
             if !new.contains_key(key) {
                 self.teardown(&desired, c);
+            }
+        }
+        for (ns, g) in &old_gateways {
+            if !desired.gateways.iter().any(|n| &n.namespace == ns) {
+                self.teardown_gateway(&desired, g);
             }
         }
         state.errors = errors;
@@ -207,7 +282,86 @@ impl Agent {
                     .map_err(|e| e.to_string())?;
             }
         }
+        self.build_vnet_links(c, old).map_err(|e| e.to_string())
+    }
+
+    /// The circuit's links to its virtual networks' fabric segments: a veth from the
+    /// circuit's namespace to the segment's bridge, an address from the GatewaySubnet.
+    fn build_vnet_links(
+        &self,
+        c: &CircuitDesired,
+        old: Option<&CircuitDesired>,
+    ) -> Result<(), lab::LabError> {
+        if let Some(old) = old {
+            for v in &old.vnets {
+                if !c.vnets.iter().any(|n| n.ifname == v.ifname) {
+                    lab::remove_link(&c.namespace, &v.ifname)?;
+                }
+            }
+        }
+        if c.vnets.is_empty() {
+            return Ok(());
+        }
+        lab::ensure_router(&c.namespace)?;
+        for v in &c.vnets {
+            lab::ensure_namespace(&v.fabric.namespace)?;
+            lab::ensure_bridge_member(
+                &c.namespace,
+                &v.ifname,
+                &v.fabric.namespace,
+                FABRIC_BRIDGE,
+                &fabric_port(&self.name, &c.service_key),
+            )?;
+            lab::ensure_address(
+                &c.namespace,
+                &v.ifname,
+                IpAddr::V4(v.local),
+                v.fabric.prefix_len,
+            )?;
+        }
         Ok(())
+    }
+
+    /// A gateway's kernel side: its namespace (a router), the host bridge with the subnets'
+    /// gateway addresses, and its port on the fabric segment.
+    fn build_gateway(&self, g: &GatewayDesired) -> Result<(), String> {
+        if !self.net_admin {
+            return Err("this edge lacks CAP_NET_ADMIN: it cannot build the gateway".into());
+        }
+        let run = || -> Result<(), lab::LabError> {
+            lab::ensure_namespace(&g.namespace)?;
+            lab::ensure_router(&g.namespace)?;
+            lab::ensure_bridge(&g.namespace, HOST_BRIDGE)?;
+            for a in &g.host_addresses {
+                if let Ok(n) = a.parse::<ipnet::IpNet>() {
+                    lab::ensure_address(&g.namespace, HOST_BRIDGE, n.addr(), n.prefix_len())?;
+                }
+            }
+            lab::ensure_namespace(&g.fabric.namespace)?;
+            lab::ensure_bridge_member(
+                &g.namespace,
+                GATEWAY_FABRIC_IF,
+                &g.fabric.namespace,
+                FABRIC_BRIDGE,
+                GATEWAY_PORT_IF,
+            )?;
+            lab::ensure_address(
+                &g.namespace,
+                GATEWAY_FABRIC_IF,
+                IpAddr::V4(g.fabric.gateway),
+                g.fabric.prefix_len,
+            )
+        };
+        run().map_err(|e| e.to_string())
+    }
+
+    fn teardown_gateway(&self, desired: &EdgeDesired, g: &GatewayDesired) {
+        for ns in [&g.namespace, &g.fabric.namespace] {
+            if let Err(e) = lab::delete_namespace(ns) {
+                tracing::warn!(edge = %self.name, "{e}");
+            }
+        }
+        let _ = std::fs::remove_file(self.records(desired).join(&g.namespace));
     }
 
     /// Where this edge records the namespaces it made: one file per circuit, named after the
@@ -221,15 +375,21 @@ impl Agent {
     }
 
     fn record(&self, desired: &EdgeDesired, c: &CircuitDesired) {
-        let dir = self.records(desired);
         let customer = match &c.attachment {
             Attachment::Lab { customer_namespace } => customer_namespace.as_str(),
             Attachment::Interface { .. } => "",
         };
-        let written = std::fs::create_dir_all(&dir)
-            .and_then(|_| std::fs::write(dir.join(&c.namespace), customer));
+        self.record_namespace(desired, &c.namespace, customer);
+    }
+
+    /// Records namespace `ns` as this edge's, with the one namespace that goes with it
+    /// (a lab customer end, a gateway's fabric segment) or "".
+    fn record_namespace(&self, desired: &EdgeDesired, ns: &str, with: &str) {
+        let dir = self.records(desired);
+        let written =
+            std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(dir.join(ns), with));
         if let Err(e) = written {
-            tracing::warn!(edge = %self.name, "cannot record namespace {}: {e}", c.namespace);
+            tracing::warn!(edge = %self.name, "cannot record namespace {ns}: {e}");
         }
     }
 
@@ -242,7 +402,9 @@ impl Agent {
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if desired.circuits.iter().any(|c| c.namespace == name) {
+            if desired.circuits.iter().any(|c| c.namespace == name)
+                || desired.gateways.iter().any(|g| g.namespace == name)
+            {
                 continue;
             }
             tracing::info!(edge = %self.name, namespace = %name, "removing a leftover circuit namespace");
@@ -310,24 +472,89 @@ impl Agent {
                         // As on Azure: BFD on private peering's IPv4 sessions, 300 ms × 3.
                         bfd: (family == FamilyName::Ipv4
                             && p.name.eq_ignore_ascii_case("AzurePrivatePeering"))
-                        .then(crate::config::BfdConfig::default),
+                        .then_some(crate::config::BfdConfig {
+                            interval_ms: d.bfd.interval_ms,
+                            multiplier: d.bfd.multiplier,
+                        }),
                         hold_time: HOLD_TIME,
                         connect_retry: 5,
                         families: vec![family],
+                        weight: 0,
+                        export: ExportName::All,
                     });
+                }
+                // Virtual networks are reached over private peering only: its domain
+                // programs the namespace's FIB and peers with their gateways.
+                let private = p.name.eq_ignore_ascii_case("AzurePrivatePeering");
+                let mut routes = Vec::new();
+                if private {
+                    for v in &c.vnets {
+                        peers.push(fabric_peer(c, v));
+                        for prefix in &v.prefixes {
+                            if let Ok(prefix) = prefix.parse::<ipnet::IpNet>() {
+                                routes.push(StaticRoute {
+                                    prefix: prefix.trunc(),
+                                    via: IpAddr::V4(v.fabric.gateway),
+                                });
+                            }
+                        }
+                    }
                 }
                 domains.push(DomainConfig {
                     name: domain_name(c, p),
                     namespace: Some(c.namespace.clone()),
-                    // Virtual networks are reached over private peering only.
-                    originate: if p.name.eq_ignore_ascii_case("AzurePrivatePeering") {
+                    originate: if private {
                         originate.clone()
                     } else {
                         Vec::new()
                     },
                     peers,
+                    local_as: None,
+                    router_id: None,
+                    fib: private && self.net_admin,
+                    routes,
                 });
             }
+        }
+        for g in &d.gateways {
+            if errors.contains_key(&g.namespace) {
+                continue;
+            }
+            domains.push(DomainConfig {
+                name: gateway_domain(g),
+                namespace: Some(g.namespace.clone()),
+                originate: Vec::new(),
+                peers: g
+                    .peers
+                    .iter()
+                    .map(|p| PeerConfig {
+                        name: format!(
+                            "{}-{}",
+                            &p.service_key[..p.service_key.len().min(8)],
+                            p.role.as_str()
+                        ),
+                        address: IpAddr::V4(p.address),
+                        local_address: Some(IpAddr::V4(g.fabric.gateway)),
+                        remote_as: p.remote_as,
+                        md5_key: None,
+                        max_prefixes: MaxPrefixes::default(),
+                        prepend: 0,
+                        passive: false,
+                        shutdown: false,
+                        bfd: None,
+                        hold_time: FABRIC_HOLD_TIME,
+                        connect_retry: 1,
+                        families: vec![FamilyName::Ipv4],
+                        weight: p.weight,
+                        // The gateway only learns: the edges know the virtual network.
+                        export: ExportName::None,
+                    })
+                    .collect(),
+                local_as: Some(g.fabric.gateway_as),
+                router_id: Some(g.fabric.gateway),
+                fib: self.net_admin,
+                routes: Vec::new(),
+            });
         }
         EdgeConfig {
             local_as: d.local_as,
@@ -358,36 +585,7 @@ impl Agent {
             let mut peerings = Vec::new();
             for p in &c.peerings {
                 let name = domain_name(c, p);
-                let sessions = status
-                    .domains
-                    .iter()
-                    .find(|d| d.name == name)
-                    .map(|d| {
-                        d.peers
-                            .iter()
-                            .map(|s| {
-                                let v6 = s.address.is_ipv6();
-                                let counters = if v6 {
-                                    &s.prefixes.ipv6
-                                } else {
-                                    &s.prefixes.ipv4
-                                };
-                                SessionReport {
-                                    neighbor: s.address.to_string(),
-                                    remote_as: s.remote_as,
-                                    state: s.state.clone(),
-                                    uptime_secs: s.uptime_secs,
-                                    prefixes_received: counters.received,
-                                    prefixes_accepted: counters.accepted,
-                                    prefixes_advertised: counters.advertised,
-                                    last_error: s.last_error.clone(),
-                                    bfd: s.bfd.clone(),
-                                    family: if v6 { "ipv6" } else { "ipv4" }.into(),
-                                }
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let sessions = session_reports(&status, &name);
                 let local: Vec<IpAddr> = [p.ipv4, p.ipv6]
                     .into_iter()
                     .flatten()
@@ -451,11 +649,38 @@ impl Agent {
                 peerings,
             });
         }
+        let gateways = applied
+            .gateways
+            .iter()
+            .map(|g| {
+                let name = gateway_domain(g);
+                GatewayReport {
+                    id: g.id.clone(),
+                    namespace: g.namespace.clone(),
+                    error: errors.get(&g.namespace).cloned(),
+                    sessions: session_reports(&status, &name),
+                    routes: routes
+                        .domains
+                        .iter()
+                        .filter(|d| d.name == name)
+                        .flat_map(|d| d.routes.iter())
+                        .map(|r| RouteReport {
+                            network: r.prefix.clone(),
+                            next_hop: r.next_hop.map(|n| n.to_string()).unwrap_or_default(),
+                            as_path: r.as_path.clone(),
+                            local_pref: r.local_pref,
+                            learned: true,
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
         EdgeReport {
             edge: self.name.clone(),
             generation: applied.generation,
             net_admin: self.net_admin,
             circuits,
+            gateways,
         }
     }
 
@@ -468,6 +693,36 @@ impl Agent {
             }
         }
     }
+}
+
+/// The sessions of one routing domain, as reported to the control plane.
+fn session_reports(status: &crate::status::EdgeStatus, domain: &str) -> Vec<SessionReport> {
+    status
+        .domains
+        .iter()
+        .filter(|d| d.name == domain)
+        .flat_map(|d| d.peers.iter())
+        .map(|s| {
+            let v6 = s.address.is_ipv6();
+            let counters = if v6 {
+                &s.prefixes.ipv6
+            } else {
+                &s.prefixes.ipv4
+            };
+            SessionReport {
+                neighbor: s.address.to_string(),
+                remote_as: s.remote_as,
+                state: s.state.clone(),
+                uptime_secs: s.uptime_secs,
+                prefixes_received: counters.received,
+                prefixes_accepted: counters.accepted,
+                prefixes_advertised: counters.advertised,
+                last_error: s.last_error.clone(),
+                bfd: s.bfd.clone(),
+                family: if v6 { "ipv6" } else { "ipv4" }.into(),
+            }
+        })
+        .collect()
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

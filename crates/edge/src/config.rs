@@ -64,6 +64,39 @@ pub struct DomainConfig {
     pub originate: Vec<Prefix>,
     #[serde(default, rename = "peer")]
     pub peers: Vec<PeerConfig>,
+    /// The domain's own AS and router id, when it is not the edge's (a virtual network
+    /// gateway runs as AS 65515).
+    #[serde(default)]
+    pub local_as: Option<u32>,
+    #[serde(default)]
+    pub router_id: Option<Ipv4Addr>,
+    /// Program the best routes into the namespace's kernel FIB (protocol 186, equal-cost
+    /// next hops as one multipath route), with `routes` as static entries.
+    #[serde(default)]
+    pub fib: bool,
+    #[serde(default, rename = "route")]
+    pub routes: Vec<StaticRoute>,
+}
+
+/// A static FIB entry of a domain (e.g. a virtual network's address space via its gateway).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticRoute {
+    pub prefix: ipnet::IpNet,
+    pub via: IpAddr,
+}
+
+/// Which best paths a peer is sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportName {
+    /// Every best path.
+    #[default]
+    All,
+    /// Only routes learned from other peers (not the domain's originated prefixes).
+    Learned,
+    /// Nothing.
+    None,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +126,11 @@ pub struct PeerConfig {
     pub connect_retry: u16,
     #[serde(default = "default_families")]
     pub families: Vec<FamilyName>,
+    /// Preference for this peer's routes over any path attribute (higher wins).
+    #[serde(default)]
+    pub weight: u32,
+    #[serde(default)]
+    pub export: ExportName,
 }
 
 /// BFD timers: both directions at `interval_ms`, detection after `multiplier` missed

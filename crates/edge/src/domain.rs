@@ -9,15 +9,16 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bgp::speaker::{Output, PeerSettings};
+use bgp::speaker::{Export, Output, PeerSettings};
 use bgp::{Direction, Event, PeerIdx, SessionConfig, Speaker, Timer};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::config::{DomainConfig, PeerConfig};
+use crate::config::{DomainConfig, ExportName, PeerConfig};
 use crate::conn::{self, ConnEvent, ConnHandle};
+use crate::fib::{Fib, FibRoute};
 use crate::status::{DomainRoutes, DomainStatus, PeerView, RouteView};
 
 /// Messages into a domain task.
@@ -50,6 +51,8 @@ pub enum DomainMsg {
         address: IpAddr,
         status: bfd::driver::Status,
     },
+    /// Time to remove FIB routes of an earlier run that nothing re-announced.
+    FibSync,
 }
 
 /// The supervisor's handle on a running domain.
@@ -83,8 +86,32 @@ pub fn spawn(
     config: DomainConfig,
 ) -> DomainHandle {
     let (tx, rx) = mpsc::channel(1024);
+    let local_as = config.local_as.unwrap_or(local_as);
+    let router_id = config.router_id.unwrap_or(router_id);
+    let mut speaker = Speaker::new(local_as, router_id);
+    let fib = if config.fib {
+        speaker.enable_fib();
+        match Fib::spawn(config.namespace.as_deref()) {
+            Ok(f) => {
+                // Stale routes of an earlier run stay until the sessions had their chance to
+                // re-announce them, then go (see `DomainMsg::FibSync`).
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(FIB_SYNC_AFTER).await;
+                    let _ = tx.send(DomainMsg::FibSync).await;
+                });
+                Some(f)
+            }
+            Err(e) => {
+                tracing::error!(domain = %config.name, "cannot program the FIB: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let domain = Domain {
-        speaker: Speaker::new(local_as, router_id),
+        speaker,
         config: DomainConfig {
             peers: Vec::new(),
             ..config.clone()
@@ -96,6 +123,9 @@ pub fn spawn(
         next_id: 1,
         bfd: None,
         bfd_peers: HashMap::new(),
+        fib,
+        fib_synced: false,
+        fib_static_done: false,
     };
     let task = tokio::spawn(domain.run(rx, config));
     DomainHandle { tx, task }
@@ -125,7 +155,17 @@ struct Domain {
     bfd: Option<Arc<bfd::driver::Driver>>,
     /// Peers BFD runs toward, with their settings and the task forwarding their status.
     bfd_peers: HashMap<IpAddr, (crate::config::BfdConfig, JoinHandle<()>)>,
+    /// The namespace's FIB writer, when the domain programs one.
+    fib: Option<Fib>,
+    /// Whether the startup reconcile of the FIB has run.
+    fib_synced: bool,
+    /// Whether the static routes have been installed once.
+    fib_static_done: bool,
 }
+
+/// At the latest this long after a domain starts, FIB routes of an earlier run that no
+/// session re-announced are removed (earlier when every peer has sent its End-of-RIB).
+pub const FIB_SYNC_AFTER: Duration = Duration::from_secs(15);
 
 fn session_config(local_as: u32, router_id: std::net::Ipv4Addr, p: &PeerConfig) -> SessionConfig {
     SessionConfig {
@@ -146,6 +186,12 @@ fn settings(local_as: u32, router_id: std::net::Ipv4Addr, p: &PeerConfig) -> Pee
         session: session_config(local_as, router_id, p),
         max_prefixes: [p.max_prefixes.ipv4, p.max_prefixes.ipv6],
         prepend: p.prepend,
+        weight: p.weight,
+        export: match p.export {
+            ExportName::All => Export::All,
+            ExportName::Learned => Export::Learned,
+            ExportName::None => Export::Nothing,
+        },
     }
 }
 
@@ -170,6 +216,7 @@ impl Domain {
                 budget -= 1;
             }
             self.contained(|d| {
+                d.program_fib();
                 let out = d.speaker.flush();
                 d.execute(out);
                 false
@@ -200,6 +247,9 @@ impl Domain {
             h.abort();
         }
         self.speaker = Speaker::new(self.speaker.local_as(), self.speaker.router_id());
+        if self.fib.is_some() {
+            self.speaker.enable_fib();
+        }
         let config = self.config.clone();
         self.config.peers.clear();
         self.reconfigure(config);
@@ -264,6 +314,7 @@ impl Domain {
                 return true;
             }
             DomainMsg::Bfd { address, status } => self.bfd_changed(address, status),
+            DomainMsg::FibSync => self.fib_sync(),
         }
         false
     }
@@ -400,6 +451,66 @@ impl Domain {
         }
     }
 
+    /// Hands the speaker's FIB changes to the namespace's writer; static routes win over
+    /// learned ones for the same prefix.
+    fn program_fib(&mut self) {
+        let Some(fib) = &self.fib else {
+            return;
+        };
+        let changes = self.speaker.take_fib_changes();
+        if changes.is_empty() {
+            return;
+        }
+        let routes: Vec<FibRoute> = changes
+            .into_iter()
+            .filter_map(|c| {
+                let prefix = prefix_net(c.prefix);
+                (!self.config.routes.iter().any(|r| r.prefix == prefix)).then_some(FibRoute {
+                    prefix,
+                    next_hops: c.next_hops,
+                })
+            })
+            .collect();
+        fib.apply(routes);
+    }
+
+    /// The startup reconcile of the FIB, once.
+    fn fib_sync(&mut self) {
+        if let Some(fib) = &self.fib
+            && !self.fib_synced
+        {
+            self.fib_synced = true;
+            fib.sync();
+        }
+    }
+
+    /// Installs the static routes of a new configuration and removes the ones it dropped
+    /// (unless a session still announces them).
+    fn program_static(&mut self, old: &[crate::config::StaticRoute]) {
+        let Some(fib) = &self.fib else {
+            return;
+        };
+        let mut routes: Vec<FibRoute> = self
+            .config
+            .routes
+            .iter()
+            .map(|r| FibRoute {
+                prefix: r.prefix,
+                next_hops: vec![r.via],
+            })
+            .collect();
+        for r in old {
+            if !self.config.routes.iter().any(|n| n.prefix == r.prefix) {
+                let learned = self.speaker.next_hops(&net_prefix(r.prefix));
+                routes.push(FibRoute {
+                    prefix: r.prefix,
+                    next_hops: learned,
+                });
+            }
+        }
+        fib.apply(routes);
+    }
+
     fn conn(&self, idx: PeerIdx, d: Direction) -> Option<&ConnHandle> {
         self.peers.get(&idx)?.conns[d as usize].as_ref()
     }
@@ -515,7 +626,12 @@ impl Domain {
         }
         self.speaker.set_originated(config.originate.clone());
         self.sync_bfd(&config);
-        self.config = config;
+        let old_routes = std::mem::replace(&mut self.config, config).routes;
+        if old_routes != self.config.routes || !self.fib_static_done {
+            self.fib_static_done = true;
+            self.program_static(&old_routes);
+        }
+        self.program_fib();
         let out = self.speaker.flush();
         self.execute(out);
     }
@@ -668,5 +784,19 @@ fn bfd_timers(cfg: crate::config::BfdConfig) -> bfd::Timers {
         desired_min_tx: interval,
         required_min_rx: interval,
         detect_mult: cfg.multiplier,
+    }
+}
+
+fn prefix_net(p: bgp::wire::Prefix) -> ipnet::IpNet {
+    match p {
+        bgp::wire::Prefix::V4(n) => ipnet::IpNet::V4(n),
+        bgp::wire::Prefix::V6(n) => ipnet::IpNet::V6(n),
+    }
+}
+
+fn net_prefix(n: ipnet::IpNet) -> bgp::wire::Prefix {
+    match n {
+        ipnet::IpNet::V4(n) => bgp::wire::Prefix::V4(n),
+        ipnet::IpNet::V6(n) => bgp::wire::Prefix::V6(n),
     }
 }

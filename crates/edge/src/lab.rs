@@ -41,10 +41,14 @@ pub fn namespace_exists(name: &str) -> bool {
     crate::netns::path(name).exists()
 }
 
-/// Creates a namespace with its loopback up (nothing when it exists).
+/// Creates a namespace with its loopback up (nothing when it exists; another process
+/// creating it at the same moment is fine).
 pub fn ensure_namespace(name: &str) -> R<()> {
-    if !namespace_exists(name) {
-        ip(&["netns", "add", name])?;
+    if !namespace_exists(name)
+        && let Err(e) = ip(&["netns", "add", name])
+        && !namespace_exists(name)
+    {
+        return Err(e);
     }
     ip(&["-n", name, "link", "set", "lo", "up"])?;
     Ok(())
@@ -158,6 +162,83 @@ fn explain_vlan(mut e: LabError) -> LabError {
         );
     }
     e
+}
+
+/// A bridge `name` in `ns`, up (the lab's layer-2 segments: a virtual network's fabric,
+/// its hosts).
+pub fn ensure_bridge(ns: &str, name: &str) -> R<()> {
+    if !link_exists(ns, name)
+        && let Err(e) = ip(&["-n", ns, "link", "add", name, "type", "bridge"])
+        && !link_exists(ns, name)
+    {
+        return Err(e);
+    }
+    set_up(ns, name)
+}
+
+/// Joins `member_ns` to the bridge `bridge` of `bridge_ns` with a veth: `member_if` in
+/// `member_ns`, `port_if` on the bridge.
+pub fn ensure_bridge_member(
+    member_ns: &str,
+    member_if: &str,
+    bridge_ns: &str,
+    bridge: &str,
+    port_if: &str,
+) -> R<()> {
+    ensure_bridge(bridge_ns, bridge)?;
+    ensure_cross_connect(member_ns, member_if, bridge_ns, port_if)?;
+    ip(&[
+        "-n", bridge_ns, "link", "set", "dev", port_if, "master", bridge, "up",
+    ])
+    .map(|_| ())
+}
+
+/// Turns a namespace into a router: IPv4 and IPv6 forwarding on, multipath hashed on the
+/// layer-4 ports too (so flows spread over equal-cost links), no ICMP redirects.
+pub fn ensure_router(ns: &str) -> R<()> {
+    sysctl(
+        ns,
+        &[
+            "net.ipv4.ip_forward=1",
+            "net.ipv6.conf.all.forwarding=1",
+            "net.ipv4.fib_multipath_hash_policy=1",
+            "net.ipv6.fib_multipath_hash_policy=1",
+            "net.ipv4.conf.all.send_redirects=0",
+        ],
+    )
+}
+
+/// Enslaves `ifname` to bridge `master`, or frees it (`None`): a silent cut of a bridged
+/// link, carrier up on both sides.
+pub fn set_master(ns: &str, ifname: &str, master: Option<&str>) -> R<()> {
+    match master {
+        Some(m) => ip(&["-n", ns, "link", "set", "dev", ifname, "master", m]),
+        None => ip(&["-n", ns, "link", "set", "dev", ifname, "nomaster"]),
+    }
+    .map(|_| ())
+}
+
+/// The bridge `ifname` is a port of, if any.
+pub fn master_of(ns: &str, ifname: &str) -> R<Option<String>> {
+    let out = ip(&["-n", ns, "-j", "link", "show", "dev", ifname])?;
+    let v: serde_json::Value = serde_json::from_str(&out).map_err(|e| LabError {
+        command: format!("ip -n {ns} -j link show dev {ifname}"),
+        message: format!("unreadable JSON: {e}"),
+    })?;
+    Ok(v[0]["master"].as_str().map(str::to_owned))
+}
+
+/// The namespace's default route via `gateway`.
+pub fn ensure_default_route(ns: &str, gateway: IpAddr) -> R<()> {
+    let via = gateway.to_string();
+    let family = if gateway.is_ipv6() { "-6" } else { "-4" };
+    ip(&["-n", ns, family, "route", "replace", "default", "via", &via]).map(|_| ())
+}
+
+fn sysctl(ns: &str, settings: &[&str]) -> R<()> {
+    let mut args = vec!["netns", "exec", ns, "sysctl", "-q", "-w"];
+    args.extend_from_slice(settings);
+    ip(&args).map(|_| ())
 }
 
 fn set_up(ns: &str, ifname: &str) -> R<()> {

@@ -17,6 +17,7 @@ pub mod agent;
 pub mod config;
 pub mod conn;
 pub mod domain;
+pub mod fib;
 pub mod lab;
 pub mod md5;
 pub mod netns;
@@ -214,9 +215,13 @@ impl Edge {
                 .iter()
                 .find(|d| d.name == name)
                 .is_some_and(|d| {
-                    old.domains
-                        .iter()
-                        .any(|o| o.name == name && o.namespace == d.namespace)
+                    old.domains.iter().any(|o| {
+                        o.name == name
+                            && o.namespace == d.namespace
+                            && o.local_as == d.local_as
+                            && o.router_id == d.router_id
+                            && o.fib == d.fib
+                    })
                 });
             if !keep && let Some(h) = running.domains.remove(&name) {
                 h.shutdown().await;

@@ -32,6 +32,8 @@ fn peer(name: &str, addr: Ipv4Addr, remote_as: u32) -> PeerConfig {
         hold_time: 30,
         connect_retry: 1,
         families: vec![FamilyName::Ipv4],
+        weight: 0,
+        export: Default::default(),
     }
 }
 
@@ -54,6 +56,10 @@ async fn start_edge(peers: Vec<PeerConfig>) -> (Edge, u16) {
             namespace: None,
             originate: Vec::new(),
             peers,
+            local_as: None,
+            router_id: None,
+            fib: false,
+            routes: Vec::new(),
         }],
     };
     (Edge::start(config).await.expect("edge starts"), port)

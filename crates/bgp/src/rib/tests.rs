@@ -515,7 +515,11 @@ fn multipath_holds_the_paths_equal_up_to_the_router_id() {
         })
     };
     let mut rib = Rib::new();
-    for (peer, path) in [(1, &[12076, 65001][..]), (2, &[12076, 65001]), (3, &[12076, 12076, 65001])] {
+    for (peer, path) in [
+        (1, &[12076, 65001][..]),
+        (2, &[12076, 65001]),
+        (3, &[12076, 12076, 65001]),
+    ] {
         let a = rib.pool.intern(Attrs::path(path).0);
         rib.update(p, PeerIdx(peer), Some(a), &weighted);
     }

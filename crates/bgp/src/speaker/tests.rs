@@ -1347,14 +1347,23 @@ fn the_fib_follows_the_equal_cost_set_of_next_hops() {
 
     // A drained (longer) path leaves the set.
     net.from(a, announce(&["192.168.1.0/24"], &[65000, 65000]));
-    assert_eq!(net.sp.take_fib_changes()[0].next_hops, [IpAddr::from(B_ADDR)]);
+    assert_eq!(
+        net.sp.take_fib_changes()[0].next_hops,
+        [IpAddr::from(B_ADDR)]
+    );
 
     // B's session goes: the route moves to A alone; A withdraws: the route goes.
     net.event(
         b,
-        Event::Stop(Notification::new(error_code::CEASE, cease_subcode::ADMINISTRATIVE_SHUTDOWN)),
+        Event::Stop(Notification::new(
+            error_code::CEASE,
+            cease_subcode::ADMINISTRATIVE_SHUTDOWN,
+        )),
     );
-    assert_eq!(net.sp.take_fib_changes()[0].next_hops, [IpAddr::from(A_ADDR)]);
+    assert_eq!(
+        net.sp.take_fib_changes()[0].next_hops,
+        [IpAddr::from(A_ADDR)]
+    );
     net.from(a, withdraw(&["192.168.1.0/24"]));
     assert_eq!(
         net.sp.take_fib_changes(),
@@ -1381,7 +1390,10 @@ fn weight_picks_the_peer_whatever_the_path_length() {
     net.up(b);
     net.sp.enable_fib();
     net.from(a, announce(&["192.168.1.0/24"], &[65000]));
-    net.from(b, announce_from_b(&["192.168.1.0/24"], &[65000, 65000, 65000]));
+    net.from(
+        b,
+        announce_from_b(&["192.168.1.0/24"], &[65000, 65000, 65000]),
+    );
     let changes = net.sp.take_fib_changes();
     assert_eq!(changes[0].next_hops, [IpAddr::from(B_ADDR)]);
 }

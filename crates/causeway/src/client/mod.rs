@@ -575,6 +575,13 @@ impl Client {
             .ok_or_else(|| anyhow!("PUT {path} answered {} without a body", r.status))
     }
 
+    /// PUT to a path outside ARM (the admin API), no operation to follow.
+    pub fn put_absolute(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.endpoint);
+        let r = self.send("PUT", &url, Some(body), None)?;
+        Ok(r.body.unwrap_or(Value::Null))
+    }
+
     /// PATCH (synchronous in ARM for tags).
     pub fn patch(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         let url = self.url(path);
