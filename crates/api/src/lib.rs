@@ -13,6 +13,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use serde::{Deserialize, Serialize};
 
+pub mod metrics;
+
 /// Which link of a circuit an edge carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -50,6 +52,19 @@ pub struct EdgeDesired {
     /// BFD timers of the private peering sessions.
     #[serde(default)]
     pub bfd: BfdTimers,
+    /// This edge's VXLAN tunnel endpoint on the fabric underlay, if it has one.
+    #[serde(default)]
+    pub fabric_endpoint: Option<FabricEndpoint>,
+}
+
+/// Where a host's VXLAN tunnels start: its address on the fabric underlay, and the network
+/// namespace holding that address (default: the host's own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FabricEndpoint {
+    pub address: IpAddr,
+    #[serde(default)]
+    pub underlay_namespace: Option<String>,
 }
 
 /// BFD timers: transmit and receive interval, detection multiplier.
@@ -86,6 +101,10 @@ pub struct Fabric {
     pub gateway: Ipv4Addr,
     /// The gateway's AS number (65515, as on Azure).
     pub gateway_as: u32,
+    /// The tunnel endpoints of every member host (gateway host and edges), when the
+    /// segment spans hosts: one VXLAN network identifier (`vni`) carries it between them.
+    #[serde(default)]
+    pub vteps: Vec<IpAddr>,
 }
 
 /// A virtual network reached from one circuit link.
@@ -232,6 +251,9 @@ pub struct GatewayReport {
     pub sessions: Vec<SessionReport>,
     /// Customer routes and the edges they go to.
     pub routes: Vec<RouteReport>,
+    /// Routes the gateway's FIB writer has installed, when it programs one.
+    #[serde(default)]
+    pub fib_routes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,6 +265,9 @@ pub struct PeeringReport {
     pub arp: Vec<ArpReport>,
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// Routes the routing domain's FIB writer has installed, when it programs one.
+    #[serde(default)]
+    pub fib_routes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -324,6 +349,7 @@ mod tests {
             }],
             gateways: Vec::new(),
             bfd: BfdTimers::default(),
+            fabric_endpoint: None,
         };
         let json = serde_json::to_string(&d).expect("serialize");
         assert!(json.contains(r#""kind":"interface""#), "{json}");

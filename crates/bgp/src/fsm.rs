@@ -279,7 +279,23 @@ impl Session {
                 }
             }
             Event::TcpClosed(direction) => {
-                if self.conns[direction.index()].is_some() {
+                let before_open = self.conns[direction.index()]
+                    .as_ref()
+                    .is_some_and(|c| c.state == State::OpenSent);
+                if before_open {
+                    // §8.2.2 OpenSent: TcpConnectionFails → Active with the ConnectRetryTimer
+                    // running, not an error: a peer that is not ready for us yet (e.g. its
+                    // listener does not know us) must not push the session into backoff.
+                    self.record("connection closed by peer before its OPEN".into(), None);
+                    self.drop_connection(direction, None, None, &mut out);
+                    if self.conns.iter().all(Option::is_none) && !self.admin_down {
+                        self.base = State::Active;
+                        out.push(Action::ArmTimer(
+                            Timer::ConnectRetry,
+                            self.config.connect_retry,
+                        ));
+                    }
+                } else if self.conns[direction.index()].is_some() {
                     let graceful = self.graceful_for(direction);
                     self.record("connection closed by peer".into(), None);
                     self.drop_connection(direction, None, graceful, &mut out);

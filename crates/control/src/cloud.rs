@@ -1986,6 +1986,7 @@ impl Service {
                     prefix_len: gw_net.prefix_len(),
                     gateway: std::net::Ipv4Addr::from(base + 4),
                     gateway_as: GATEWAY_ASN,
+                    vteps: Vec::new(),
                 };
                 let host_addresses = v
                     .subnets

@@ -96,6 +96,18 @@ impl EdgeHub {
             .cloned()
     }
 
+    /// Every edge's latest report with its age, by edge name; a report older than
+    /// [`REPORT_TTL`] is stale and its content is to be treated as missing.
+    pub fn reports(&self) -> Vec<(String, EdgeReport, Duration)> {
+        let reports = self.reports.lock().unwrap_or_else(|e| e.into_inner());
+        let mut all: Vec<(String, EdgeReport, Duration)> = reports
+            .iter()
+            .map(|(edge, (report, at))| (edge.clone(), report.clone(), at.elapsed()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
     pub fn edge_alive(&self, edge: &str) -> Option<bool> {
         let reports = self.reports.lock().unwrap_or_else(|e| e.into_inner());
         let (report, at) = reports.get(edge)?;
@@ -178,11 +190,14 @@ impl Service {
         let (generation, all) = self.with_store(|s| -> Result<_, crate::store::StoreError> {
             Ok((s.generation()?, s.all_circuits()?))
         })?;
-        let fabrics = if inventory.gateway.is_some() {
+        let mut fabrics = if inventory.gateway.is_some() {
             self.gateway_fabrics()?
         } else {
             Vec::new()
         };
+        for f in &mut fabrics {
+            f.fabric.vteps = fabric_vteps(f, &all, &inventory);
+        }
         let circuits = match &place {
             Some(place) => all
                 .iter()
@@ -219,6 +234,10 @@ impl Service {
             circuits,
             gateways,
             bfd: self.edges.bfd,
+            fabric_endpoint: match &place {
+                Some(p) => p.edge.fabric.clone(),
+                None => inventory.gateway.as_ref().and_then(|g| g.fabric.clone()),
+            },
         })
     }
 
@@ -480,6 +499,26 @@ fn vnet_links(c: &Circuit, role: Role, fabrics: &[GatewayFabric]) -> Vec<VnetLin
             })
         })
         .collect()
+}
+
+/// The tunnel endpoints of a fabric segment's member hosts: the gateway host and both edges
+/// of every connected circuit's location (only those that have one), sorted.
+fn fabric_vteps(f: &GatewayFabric, circuits: &[Circuit], inventory: &Inventory) -> Vec<IpAddr> {
+    let mut vteps: Vec<IpAddr> = inventory
+        .gateway
+        .iter()
+        .filter_map(|g| g.fabric.as_ref().map(|e| e.address))
+        .collect();
+    for c in circuits.iter().filter(|c| f.connects(c).is_some()) {
+        if let Some(l) = inventory.location(&c.provider.peering_location) {
+            for e in [&l.primary, &l.secondary] {
+                vteps.extend(e.fabric.as_ref().map(|e| e.address));
+            }
+        }
+    }
+    vteps.sort();
+    vteps.dedup();
+    vteps
 }
 
 /// A gateway and the edges of every circuit connected to it.

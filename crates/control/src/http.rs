@@ -29,6 +29,7 @@ pub fn router(app: App) -> Router {
         .route("/edge/v1/{edge}/desired", get(edge_desired))
         .route("/edge/v1/{edge}/report", axum::routing::put(edge_report))
         .route("/admin/v1/inventory", get(get_inventory).put(put_inventory))
+        .route("/metrics", get(get_metrics))
         .route(
             "/admin/v1/circuits/{service_key}/drain",
             axum::routing::put(put_drain),
@@ -249,6 +250,24 @@ async fn get_inventory(State(app): State<App>, headers: HeaderMap) -> Response {
             StatusCode::OK,
             &serde_json::to_value(inv).unwrap_or_default(),
         ))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /metrics`: Prometheus metrics from the edges' reports (admin only).
+async fn get_metrics(State(app): State<App>, headers: HeaderMap) -> Response {
+    let result = async {
+        if principal(&app, &headers).await? != crate::auth::Principal::Admin {
+            return Err(forbidden("read metrics"));
+        }
+        let service = app.service.clone();
+        let circuits =
+            tokio::task::spawn_blocking(move || service.with_store(|s| s.circuit_count()).ok())
+                .await
+                .map_err(|_| ArmError::internal())?;
+        let text = crate::metrics::render(&app.service.edges.reports(), circuits);
+        Ok(([(header::CONTENT_TYPE, api::metrics::CONTENT_TYPE)], text).into_response())
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)

@@ -38,6 +38,9 @@ pub struct Inventory {
 #[serde(deny_unknown_fields)]
 pub struct GatewayHost {
     pub name: String,
+    /// The gateway host's VXLAN tunnel endpoint.
+    #[serde(default)]
+    pub fabric: Option<api::FabricEndpoint>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +62,9 @@ pub struct EdgeDef {
     pub lab: bool,
     #[serde(default)]
     pub ports: Vec<PortDef>,
+    /// The edge's VXLAN tunnel endpoint toward virtual network gateways on other hosts.
+    #[serde(default)]
+    pub fabric: Option<api::FabricEndpoint>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +103,7 @@ impl Default for Inventory {
             router_id: Ipv4Addr::from(id),
             lab: true,
             ports: Vec::new(),
+            fabric: None,
         };
         Inventory {
             locations: vec![LocationEdges {
@@ -106,6 +113,7 @@ impl Default for Inventory {
             }],
             gateway: Some(GatewayHost {
                 name: "lab-gateway".into(),
+                fabric: None,
             }),
         }
     }

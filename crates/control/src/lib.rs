@@ -13,6 +13,7 @@ pub mod cloud;
 pub mod edges;
 pub mod http;
 pub mod inventory;
+pub mod metrics;
 pub mod model;
 pub mod openapi;
 pub mod service;

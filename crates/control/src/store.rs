@@ -171,6 +171,14 @@ impl Store {
             .collect()
     }
 
+    /// How many circuits there are.
+    pub fn circuit_count(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM circuits", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// Every circuit, oldest first.
     pub fn all_circuits(&self) -> Result<Vec<Circuit>> {
         let mut st = self

@@ -15,8 +15,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use api::{
-    Attachment, CircuitDesired, CircuitReport, EdgeDesired, EdgeReport, GatewayDesired,
-    GatewayReport, PeeringDesired, PeeringReport, RouteReport, SessionReport, VnetLink,
+    Attachment, CircuitDesired, CircuitReport, EdgeDesired, EdgeReport, FabricEndpoint,
+    GatewayDesired, GatewayReport, PeeringDesired, PeeringReport, RouteReport, SessionReport,
+    VnetLink,
 };
 use bgp::wire::Prefix;
 use tokio::sync::Mutex;
@@ -101,6 +102,50 @@ fn fabric_peer(c: &CircuitDesired, v: &VnetLink) -> PeerConfig {
         weight: 0,
         export: ExportName::Learned,
     }
+}
+
+/// The namespace of a fabric segment on this host. A host with a tunnel endpoint gets its
+/// own (named after the endpoint too), joined to the other hosts' by VXLAN; without one,
+/// every member is on this host and they share the segment's namespace.
+fn fabric_namespace(f: &api::Fabric, endpoint: Option<&FabricEndpoint>) -> String {
+    match endpoint {
+        Some(e) => {
+            let mut h: u32 = 0x811c_9dc5;
+            for b in e.address.to_string().bytes() {
+                h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+            }
+            format!("{}-{:04x}", f.namespace, h & 0xffff)
+        }
+        None => f.namespace.clone(),
+    }
+}
+
+/// Makes the segment's namespace and bridge on this host, with its VXLAN tunnel to the
+/// other member hosts when the segment spans hosts.
+fn ensure_fabric(
+    f: &api::Fabric,
+    endpoint: Option<&FabricEndpoint>,
+) -> Result<String, lab::LabError> {
+    let ns = fabric_namespace(f, endpoint);
+    lab::ensure_namespace(&ns)?;
+    lab::ensure_bridge(&ns, FABRIC_BRIDGE)?;
+    if let Some(e) = endpoint {
+        let remotes: Vec<IpAddr> = f
+            .vteps
+            .iter()
+            .copied()
+            .filter(|v| *v != e.address)
+            .collect();
+        lab::ensure_vxlan(
+            &ns,
+            FABRIC_BRIDGE,
+            f.vni,
+            e.address,
+            e.underlay_namespace.as_deref(),
+            &remotes,
+        )?;
+    }
+    Ok(ns)
 }
 
 /// The routing domain of a gateway.
@@ -195,7 +240,7 @@ impl Agent {
             if self.net_admin {
                 self.record(&desired, c);
             }
-            if let Err(e) = self.build(c, old.get(key)) {
+            if let Err(e) = self.build(c, old.get(key), desired.fabric_endpoint.as_ref()) {
                 tracing::warn!(edge = %self.name, circuit = %c.id, "{e}");
                 errors.insert(key.clone(), e);
             }
@@ -208,9 +253,10 @@ impl Agent {
             .collect();
         for g in &desired.gateways {
             if self.net_admin {
-                self.record_namespace(&desired, &g.namespace, &g.fabric.namespace);
+                let fabric = fabric_namespace(&g.fabric, desired.fabric_endpoint.as_ref());
+                self.record_namespace(&desired, &g.namespace, &fabric);
             }
-            if let Err(e) = self.build_gateway(g) {
+            if let Err(e) = self.build_gateway(g, desired.fabric_endpoint.as_ref()) {
                 tracing::warn!(edge = %self.name, gateway = %g.id, "{e}");
                 errors.insert(g.namespace.clone(), e);
             }
@@ -230,11 +276,19 @@ impl Agent {
                 self.teardown_gateway(&desired, g);
             }
         }
+        if self.net_admin {
+            self.remove_unused_fabrics(state.applied.as_ref(), &desired);
+        }
         state.errors = errors;
         state.applied = Some(desired);
     }
 
-    fn build(&self, c: &CircuitDesired, old: Option<&CircuitDesired>) -> Result<(), String> {
+    fn build(
+        &self,
+        c: &CircuitDesired,
+        old: Option<&CircuitDesired>,
+        endpoint: Option<&FabricEndpoint>,
+    ) -> Result<(), String> {
         if !self.net_admin {
             return Err("this edge lacks CAP_NET_ADMIN: it cannot create the circuit's namespace and links (run it as root or grant the capability)".into());
         }
@@ -282,7 +336,8 @@ impl Agent {
                     .map_err(|e| e.to_string())?;
             }
         }
-        self.build_vnet_links(c, old).map_err(|e| e.to_string())
+        self.build_vnet_links(c, old, endpoint)
+            .map_err(|e| e.to_string())
     }
 
     /// The circuit's links to its virtual networks' fabric segments: a veth from the
@@ -291,6 +346,7 @@ impl Agent {
         &self,
         c: &CircuitDesired,
         old: Option<&CircuitDesired>,
+        endpoint: Option<&FabricEndpoint>,
     ) -> Result<(), lab::LabError> {
         if let Some(old) = old {
             for v in &old.vnets {
@@ -304,11 +360,11 @@ impl Agent {
         }
         lab::ensure_router(&c.namespace)?;
         for v in &c.vnets {
-            lab::ensure_namespace(&v.fabric.namespace)?;
+            let fabric = ensure_fabric(&v.fabric, endpoint)?;
             lab::ensure_bridge_member(
                 &c.namespace,
                 &v.ifname,
-                &v.fabric.namespace,
+                &fabric,
                 FABRIC_BRIDGE,
                 &fabric_port(&self.name, &c.service_key),
             )?;
@@ -324,7 +380,11 @@ impl Agent {
 
     /// A gateway's kernel side: its namespace (a router), the host bridge with the subnets'
     /// gateway addresses, and its port on the fabric segment.
-    fn build_gateway(&self, g: &GatewayDesired) -> Result<(), String> {
+    fn build_gateway(
+        &self,
+        g: &GatewayDesired,
+        endpoint: Option<&FabricEndpoint>,
+    ) -> Result<(), String> {
         if !self.net_admin {
             return Err("this edge lacks CAP_NET_ADMIN: it cannot build the gateway".into());
         }
@@ -337,11 +397,11 @@ impl Agent {
                     lab::ensure_address(&g.namespace, HOST_BRIDGE, n.addr(), n.prefix_len())?;
                 }
             }
-            lab::ensure_namespace(&g.fabric.namespace)?;
+            let fabric = ensure_fabric(&g.fabric, endpoint)?;
             lab::ensure_bridge_member(
                 &g.namespace,
                 GATEWAY_FABRIC_IF,
-                &g.fabric.namespace,
+                &fabric,
                 FABRIC_BRIDGE,
                 GATEWAY_PORT_IF,
             )?;
@@ -356,12 +416,52 @@ impl Agent {
     }
 
     fn teardown_gateway(&self, desired: &EdgeDesired, g: &GatewayDesired) {
-        for ns in [&g.namespace, &g.fabric.namespace] {
-            if let Err(e) = lab::delete_namespace(ns) {
+        if let Err(e) = lab::delete_namespace(&g.namespace) {
+            tracing::warn!(edge = %self.name, "{e}");
+        }
+        let _ = std::fs::remove_file(self.records(desired).join(&g.namespace));
+    }
+
+    /// Fabric segments this edge no longer joins lose their namespace on this host once no
+    /// other member is left on its bridge (other edges of the host may still use it).
+    fn remove_unused_fabrics(&self, old: Option<&EdgeDesired>, new: &EdgeDesired) {
+        // Each fabric namespace this edge joins, with the bridge ports that are its own.
+        let used = |d: &EdgeDesired| -> BTreeMap<String, Vec<String>> {
+            let e = d.fabric_endpoint.as_ref();
+            let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for c in &d.circuits {
+                for v in &c.vnets {
+                    m.entry(fabric_namespace(&v.fabric, e))
+                        .or_default()
+                        .push(fabric_port(&self.name, &c.service_key));
+                }
+            }
+            for g in &d.gateways {
+                m.entry(fabric_namespace(&g.fabric, e))
+                    .or_default()
+                    .push(GATEWAY_PORT_IF.to_owned());
+            }
+            m
+        };
+        let Some(old) = old else {
+            return;
+        };
+        let now = used(new);
+        for (ns, ours) in used(old) {
+            if now.contains_key(&ns) {
+                continue;
+            }
+            // Our ports go first: a deleted namespace's veth ends vanish only later.
+            for p in &ours {
+                let _ = lab::remove_link(&ns, p);
+            }
+            let ports = lab::bridge_ports(&ns, FABRIC_BRIDGE).unwrap_or_default();
+            if ports.iter().all(|p| p == "vx0")
+                && let Err(e) = lab::delete_namespace(&ns)
+            {
                 tracing::warn!(edge = %self.name, "{e}");
             }
         }
-        let _ = std::fs::remove_file(self.records(desired).join(&g.namespace));
     }
 
     /// Where this edge records the namespaces it made: one file per circuit, named after the
@@ -635,6 +735,7 @@ impl Agent {
                     arp,
                     bytes_in,
                     bytes_out,
+                    fib_routes: fib_routes(&status, &name),
                 });
             }
             circuits.push(CircuitReport {
@@ -672,6 +773,7 @@ impl Agent {
                             learned: true,
                         })
                         .collect(),
+                    fib_routes: fib_routes(&status, &name),
                 }
             })
             .collect();
@@ -723,6 +825,15 @@ fn session_reports(status: &crate::status::EdgeStatus, domain: &str) -> Vec<Sess
             }
         })
         .collect()
+}
+
+/// The routes one routing domain has in its FIB, when it programs one.
+fn fib_routes(status: &crate::status::EdgeStatus, domain: &str) -> Option<u64> {
+    status
+        .domains
+        .iter()
+        .find(|d| d.name == domain)
+        .and_then(|d| d.fib_routes)
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

@@ -747,6 +747,8 @@ impl Domain {
                     )
                 })
                 .collect(),
+            fib_routes: self.fib.as_ref().map(|f| f.installed() as u64),
+            fib_errors: self.fib.as_ref().map(Fib::errors),
         }
     }
 

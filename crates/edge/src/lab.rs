@@ -193,6 +193,118 @@ pub fn ensure_bridge_member(
     .map(|_| ())
 }
 
+/// The VXLAN device `vx0` of a fabric segment on bridge `bridge` of `ns`: VNI `vni`, UDP
+/// 4789, its tunnel socket in `underlay` (the host's namespace when `None`, where `local`
+/// lives), flooding to every remote tunnel endpoint (head-end replication) and learning the
+/// rest. MTU 1500 inside: the underlay must carry 1550-byte frames.
+pub fn ensure_vxlan(
+    ns: &str,
+    bridge: &str,
+    vni: u32,
+    local: IpAddr,
+    underlay: Option<&str>,
+    remotes: &[IpAddr],
+) -> R<()> {
+    const DEV: &str = "vx0";
+    let under = |args: &[&str]| -> R<String> {
+        match underlay {
+            Some(u) => {
+                let mut all = vec!["-n", u];
+                all.extend_from_slice(args);
+                ip(&all)
+            }
+            None => ip(args),
+        }
+    };
+    if !link_exists(ns, DEV) {
+        let tmp = temp_name();
+        let (id, local) = (vni.to_string(), local.to_string());
+        under(&[
+            "link", "add", &tmp, "type", "vxlan", "id", &id, "local", &local, "dstport", "4789",
+        ])?;
+        // The tunnel socket stays in the namespace the device was made in.
+        if let Err(e) = under(&["link", "set", "dev", &tmp, "netns", ns, "name", DEV]) {
+            let _ = under(&["link", "del", &tmp]);
+            return Err(e);
+        }
+        ip(&["-n", ns, "link", "set", "dev", DEV, "mtu", "1500"])?;
+    }
+    ensure_bridge(ns, bridge)?;
+    ip(&["-n", ns, "link", "set", "dev", DEV, "master", bridge, "up"])?;
+    // The flood list: one all-zero entry per remote endpoint, stale ones removed.
+    let out = bridge_cmd(&["-n", ns, "-j", "fdb", "show", "dev", DEV])?;
+    let entries: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    let present: Vec<String> = entries
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["mac"] == "00:00:00:00:00:00")
+        .filter_map(|e| e["dst"].as_str().map(str::to_owned))
+        .collect();
+    for r in remotes {
+        let r = r.to_string();
+        if !present.contains(&r) {
+            bridge_cmd(&[
+                "-n",
+                ns,
+                "fdb",
+                "append",
+                "00:00:00:00:00:00",
+                "dev",
+                DEV,
+                "dst",
+                &r,
+            ])?;
+        }
+    }
+    for p in present {
+        if !remotes.iter().any(|r| r.to_string() == p) {
+            bridge_cmd(&[
+                "-n",
+                ns,
+                "fdb",
+                "del",
+                "00:00:00:00:00:00",
+                "dev",
+                DEV,
+                "dst",
+                &p,
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `bridge ARGS` (iproute2's bridge tool).
+fn bridge_cmd(args: &[&str]) -> R<String> {
+    let out = Command::new("bridge")
+        .args(args)
+        .output()
+        .map_err(|e| LabError {
+            command: format!("bridge {}", args.join(" ")),
+            message: format!("cannot run bridge: {e}"),
+        })?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(LabError {
+            command: format!("bridge {}", args.join(" ")),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        })
+    }
+}
+
+/// The ports of a bridge.
+pub fn bridge_ports(ns: &str, bridge: &str) -> R<Vec<String>> {
+    let out = ip(&["-n", ns, "-j", "link", "show", "master", bridge])?;
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    Ok(v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["ifname"].as_str().map(str::to_owned))
+        .collect())
+}
+
 /// Turns a namespace into a router: IPv4 and IPv6 forwarding on, multipath hashed on the
 /// layer-4 ports too (so flows spread over equal-cost links), no ICMP redirects.
 pub fn ensure_router(ns: &str) -> R<()> {
@@ -278,6 +390,32 @@ pub fn counters(ns: &str, ifname: &str) -> R<(u64, u64)> {
     ))
 }
 
+/// Bytes received and sent on every interface of a namespace but `lo`: (name, rx, tx).
+pub fn interfaces(ns: &str) -> R<Vec<(String, u64, u64)>> {
+    let out = ip(&["-n", ns, "-s", "-j", "link", "show"])?;
+    parse_interfaces(&out).map_err(|e| LabError {
+        command: format!("ip -n {ns} -s -j link show"),
+        message: format!("unreadable JSON: {e}"),
+    })
+}
+
+fn parse_interfaces(json: &str) -> Result<Vec<(String, u64, u64)>, serde_json::Error> {
+    let v: serde_json::Value = serde_json::from_str(json)?;
+    Ok(v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| {
+            let name = l["ifname"].as_str().filter(|n| *n != "lo")?;
+            let stats = &l["stats64"];
+            Some((
+                name.to_owned(),
+                stats["rx"]["bytes"].as_u64().unwrap_or(0),
+                stats["tx"]["bytes"].as_u64().unwrap_or(0),
+            ))
+        })
+        .collect())
+}
+
 /// The neighbour (ARP / ND) table of an interface.
 pub fn neighbours(ns: &str, ifname: &str) -> R<Vec<ArpReport>> {
     let out = ip(&["-n", ns, "-j", "-s", "neigh", "show", "dev", ifname])?;
@@ -309,4 +447,24 @@ fn temp_name() -> String {
         "cwt{}",
         b.iter().map(|x| format!("{x:02x}")).collect::<String>()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_counters_skip_the_loopback() {
+        let json = r#"[{"ifindex":1,"ifname":"lo","stats64":{"rx":{"bytes":5},"tx":{"bytes":5}}},
+            {"ifindex":7,"ifname":"cust0","stats64":{"rx":{"bytes":1200,"packets":3},"tx":{"bytes":3400}}},
+            {"ifindex":8,"ifname":"vn0001"}]"#;
+        assert_eq!(
+            parse_interfaces(json).expect("parse"),
+            vec![
+                ("cust0".to_owned(), 1200, 3400),
+                ("vn0001".to_owned(), 0, 0)
+            ]
+        );
+        assert!(parse_interfaces("not json").is_err());
+    }
 }

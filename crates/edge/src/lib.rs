@@ -9,7 +9,8 @@
 //!   export); routes never cross from one domain to another;
 //! - [`conn`]: per connection a reader (framing, decoding, hold timer) and a writer
 //!   (KEEPALIVEs ahead of bulk updates);
-//! - [`status`]: the read-only HTTP JSON endpoint behind `causeway edge status|routes`.
+//! - [`status`]: the read-only HTTP JSON endpoint behind `causeway edge status|routes`,
+//!   and Prometheus [`metrics`] at `GET /metrics`.
 //!
 //! SIGHUP reloads the file and applies only what changed (see [`Edge::reload`]).
 
@@ -20,6 +21,7 @@ pub mod domain;
 pub mod fib;
 pub mod lab;
 pub mod md5;
+pub mod metrics;
 pub mod netns;
 pub mod status;
 
@@ -167,6 +169,18 @@ impl Edge {
             local_as: running.config.local_as,
             domains,
         }
+    }
+
+    /// The namespaces the domains run in (each once, sorted; the edge's own is left out).
+    pub async fn namespaces(&self) -> Vec<String> {
+        let running = self.inner.lock().await;
+        let set: std::collections::BTreeSet<String> = running
+            .config
+            .domains
+            .iter()
+            .filter_map(|d| d.namespace.clone())
+            .collect();
+        set.into_iter().collect()
     }
 
     /// The Loc-RIB of one domain, or of all.

@@ -1,11 +1,14 @@
 //! Read-only status: JSON views of sessions and routes, served over local HTTP.
 //!
 //! `GET /status` lists every domain's peers; `GET /routes[?domain=NAME]` lists the Loc-RIB
-//! with every path (the best one first, marked `best`).
+//! with every path (the best one first, marked `best`); `GET /metrics` is the Prometheus
+//! view of both plus the byte counters of the domains' namespaces ([`crate::metrics`]).
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use bgp::rib::Path;
@@ -27,6 +30,12 @@ pub struct EdgeStatus {
 pub struct DomainStatus {
     pub name: String,
     pub peers: Vec<PeerView>,
+    /// Routes the domain's FIB writer has installed (None: the domain has no FIB).
+    #[serde(default)]
+    pub fib_routes: Option<u64>,
+    /// Kernel errors of the domain's FIB writer so far (None: the domain has no FIB).
+    #[serde(default)]
+    pub fib_errors: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -162,6 +171,7 @@ pub fn router(edge: Edge) -> Router {
     Router::new()
         .route("/status", get(get_status))
         .route("/routes", get(get_routes))
+        .route("/metrics", get(get_metrics))
         .with_state(edge)
 }
 
@@ -171,4 +181,44 @@ async fn get_status(State(edge): State<Edge>) -> Json<EdgeStatus> {
 
 async fn get_routes(State(edge): State<Edge>, Query(q): Query<RoutesQuery>) -> Json<RoutesView> {
     Json(edge.routes(q.domain.as_deref()).await)
+}
+
+async fn get_metrics(State(edge): State<Edge>) -> impl IntoResponse {
+    let status = edge.status().await;
+    let namespaces = edge.namespaces().await;
+    let links = tokio::task::spawn_blocking(move || link_counters(&namespaces))
+        .await
+        .unwrap_or_default();
+    (
+        [(header::CONTENT_TYPE, api::metrics::CONTENT_TYPE)],
+        crate::metrics::render(&status, &links),
+    )
+}
+
+/// Byte counters of every interface (but `lo`) in `namespaces`; none without CAP_NET_ADMIN.
+fn link_counters(namespaces: &[String]) -> Vec<crate::metrics::LinkCounters> {
+    if !crate::netns::have_net_admin() {
+        return Vec::new();
+    }
+    let mut links = Vec::new();
+    for ns in namespaces
+        .iter()
+        .filter(|ns| crate::lab::namespace_exists(ns))
+    {
+        match crate::lab::interfaces(ns) {
+            Ok(ifs) => {
+                links.extend(
+                    ifs.into_iter()
+                        .map(|(ifname, rx, tx)| crate::metrics::LinkCounters {
+                            namespace: ns.clone(),
+                            ifname,
+                            rx_bytes: rx,
+                            tx_bytes: tx,
+                        }),
+                )
+            }
+            Err(e) => tracing::debug!("no link counters for namespace {ns}: {e}"),
+        }
+    }
+    links
 }

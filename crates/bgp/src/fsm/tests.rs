@@ -745,3 +745,26 @@ fn hold_timer_expiry_on_a_graceful_restart_peer_withdraws_its_routes_at_once() {
     );
     assert_eq!(went_down(&actions), Some(None));
 }
+
+#[test]
+fn a_connection_closed_before_the_peers_open_goes_back_to_active_without_backoff() {
+    // §8.2.2 OpenSent + TcpConnectionFails → Active: a peer whose listener is not ready
+    // for us yet is no reason to back off.
+    let mut s = Session::new(config());
+    s.handle(Event::Start);
+    for _ in 0..5 {
+        s.handle(connected(OUT));
+        assert_eq!(s.state(), State::OpenSent);
+        let actions = s.handle(Event::TcpClosed(OUT));
+        assert_eq!(s.state(), State::Active);
+        assert_eq!(armed(&actions, Timer::ConnectRetry), Some(CONNECT_RETRY));
+        assert_eq!(armed(&actions, Timer::IdleHold), None);
+        let actions = s.handle(Event::TimerExpired(Timer::ConnectRetry));
+        assert!(actions.contains(&Action::Connect), "{actions:?}");
+    }
+    assert!(
+        s.last_error
+            .as_ref()
+            .is_some_and(|e| e.text.contains("before its OPEN"))
+    );
+}
