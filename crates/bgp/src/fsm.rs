@@ -103,8 +103,12 @@ pub struct Negotiated {
     pub families: Vec<Family>,
     pub context: Context,
     pub route_refresh: bool,
-    /// The peer's Graceful Restart capability, when it sent one: its restart time.
+    /// The peer's Graceful Restart capability, when it sent one listing at least one of the
+    /// negotiated families: its restart time.
     pub peer_restart_time: Option<Duration>,
+    /// The negotiated families the peer's Graceful Restart capability lists: only their
+    /// routes are kept while it restarts (RFC 4724 §4.2).
+    pub graceful_families: Vec<Family>,
     /// Our address on this connection.
     pub local_addr: IpAddr,
     pub direction: Direction,
@@ -603,6 +607,8 @@ impl Session {
         let mut route_refresh = false;
         let mut four_octet_as = false;
         let mut peer_restart_time = None;
+        let mut graceful_families = Vec::new();
+        let families = common_families(&self.config.families, open);
         let mut remote_as = u32::from(open.my_as);
         for c in &open.capabilities {
             match c {
@@ -611,8 +617,19 @@ impl Session {
                     four_octet_as = true;
                     remote_as = *asn;
                 }
-                Capability::GracefulRestart { restart_time, .. } => {
-                    peer_restart_time = Some(Duration::from_secs(u64::from(*restart_time)));
+                Capability::GracefulRestart {
+                    restart_time,
+                    families: listed,
+                    ..
+                } => {
+                    graceful_families = families
+                        .iter()
+                        .copied()
+                        .filter(|f| listed.iter().any(|(l, _)| l == f))
+                        .collect();
+                    // A capability that lists no family we share preserves nothing.
+                    peer_restart_time = (!graceful_families.is_empty())
+                        .then(|| Duration::from_secs(u64::from(*restart_time)));
                 }
                 _ => {}
             }
@@ -622,10 +639,11 @@ impl Session {
             remote_id: open.bgp_identifier,
             hold_time,
             keepalive: hold_time / 3,
-            families: common_families(&self.config.families, open),
+            families,
             context: Context { four_octet_as },
             route_refresh,
             peer_restart_time,
+            graceful_families,
             local_addr: conn.local_addr,
             direction,
         };

@@ -292,12 +292,57 @@ impl Rib {
         (changes, removed)
     }
 
-    /// Marks every path of `peer` stale (the peer is restarting, RFC 4724 §4.2).
-    pub fn mark_stale(&mut self, peer: PeerIdx) {
-        for d in self.v4.values_mut().chain(self.v6.values_mut()) {
-            for p in d.paths.iter_mut().filter(|p| p.peer == peer) {
-                p.stale = true;
-            }
+    /// Marks every path of `peer` in `families` stale (the peer is restarting, RFC 4724
+    /// §4.2); its paths of other families are removed, with the best-path changes that
+    /// causes.
+    pub fn mark_stale(
+        &mut self,
+        peer: PeerIdx,
+        families: &[Family],
+        ranks: &dyn Fn(PeerIdx) -> Option<PeerRank>,
+    ) -> (Vec<BestChange>, [usize; 2]) {
+        let mut changes = Vec::new();
+        let mut removed = [0usize; 2];
+        let keep_v4 = families.contains(&Family::Ipv4Unicast);
+        let keep_v6 = families.contains(&Family::Ipv6Unicast);
+        if keep_v4 {
+            mark_map(&mut self.v4, peer);
+        } else {
+            let pool = &mut self.pool;
+            remove_from_map(
+                &mut self.v4,
+                pool,
+                Prefix::V4,
+                peer,
+                false,
+                ranks,
+                &mut changes,
+                &mut removed[0],
+            );
+        }
+        if keep_v6 {
+            mark_map(&mut self.v6, peer);
+        } else {
+            let pool = &mut self.pool;
+            remove_from_map(
+                &mut self.v6,
+                pool,
+                Prefix::V6,
+                peer,
+                false,
+                ranks,
+                &mut changes,
+                &mut removed[1],
+            );
+        }
+        (changes, removed)
+    }
+}
+
+fn mark_map<K>(map: &mut HashMap<K, Destination>, peer: PeerIdx) {
+    for d in map.values_mut() {
+        for p in d.paths.iter_mut().filter(|p| p.peer == peer) {
+            p.stale = true;
         }
     }
 }

@@ -166,6 +166,8 @@ struct Peer {
     end_of_rib: [bool; 2],
     /// The peer restarted gracefully and its stale routes wait for End-of-RIB.
     restarting: bool,
+    /// The families the peer preserves across a restart (its Graceful Restart capability).
+    graceful_families: Vec<Family>,
 }
 
 impl Peer {
@@ -202,7 +204,13 @@ pub struct Speaker {
     rib: Rib,
     originated: Vec<Prefix>,
     local_attrs: Arc<PathAttrs>,
+    /// Peers with something in their own queue ([`Tx`]): a full table, End-of-RIB.
     dirty: Vec<PeerIdx>,
+    /// Best-path changes since the last flush, for every peer at once (see [`export`]).
+    changes: HashMap<Prefix, export::Change>,
+    /// Peers to be sent the whole table at the next flush: (peer, only this family, whether
+    /// the peer had routes from us before). A peer that came up in this batch has `false`.
+    dumps: Vec<(PeerIdx, Option<Family>, bool)>,
     /// Prefixes whose equal-cost set may have changed since [`Speaker::take_fib_changes`],
     /// when the domain programs a FIB.
     fib: Option<HashSet<Prefix>>,
@@ -228,6 +236,8 @@ impl Speaker {
             originated: Vec::new(),
             local_attrs,
             dirty: Vec::new(),
+            changes: HashMap::default(),
+            dumps: Vec::new(),
             fib: None,
         }
     }
@@ -350,6 +360,7 @@ impl Speaker {
             tx: Tx::default(),
             end_of_rib: [false; 2],
             restarting: false,
+            graceful_families: Vec::new(),
         }));
         let out = self.handle(idx, Event::Start);
         (idx, out)
@@ -406,7 +417,7 @@ impl Speaker {
             return out;
         }
         if old.prepend != settings.prepend {
-            self.requeue_all(idx, None, true);
+            self.dumps.push((idx, None, true));
         }
         if old.max_prefixes != settings.max_prefixes {
             self.check_limits(idx, &mut out);
@@ -478,7 +489,7 @@ impl Speaker {
                 Action::Deliver(Message::RouteRefresh(rr)) => {
                     // RFC 2918 §4: re-advertise the Adj-RIB-Out of that family.
                     if let Some(f) = rr.family {
-                        self.requeue_all(idx, Some(f), true);
+                        self.dumps.push((idx, Some(f), true));
                     }
                 }
                 Action::Deliver(_) => {}
@@ -490,6 +501,7 @@ impl Speaker {
         let Some(peer) = self.peer_mut(idx) else {
             return;
         };
+        peer.graceful_families = n.graceful_families.clone();
         peer.rank = Some(PeerRank {
             weight: peer.settings.weight,
             router_id: n.remote_id,
@@ -501,7 +513,8 @@ impl Speaker {
         peer.tx = Tx::default();
         peer.tx.end_of_rib = n.families.clone();
         let restarting = peer.restarting;
-        self.requeue_all(idx, None, false);
+        // The whole table goes out at the next flush, as it is then.
+        self.dumps.push((idx, None, false));
         self.mark_dirty(idx);
         if restarting {
             // RFC 4724 §4.2: the restart timer stops once the peer is back; its stale routes
@@ -522,9 +535,30 @@ impl Speaker {
         peer.advertised = [0; 2];
         match graceful {
             Some(restart) => {
-                // RFC 4724 §4.2: keep the routes, marked stale, for the restart time.
+                // RFC 4724 §4.2: keep the routes of the families the peer preserves, marked
+                // stale, for the restart time; the others go now.
                 peer.restarting = true;
-                self.rib.mark_stale(idx);
+                let families = peer.graceful_families.clone();
+                let peers = &self.peers;
+                let ranks = |i: PeerIdx| peers.get(i.0 as usize)?.as_ref()?.rank;
+                if let Some(fib) = self.fib.as_mut() {
+                    for (prefix, d) in self.rib.iter() {
+                        if !families.contains(&prefix.family())
+                            && d.paths().iter().any(|p| p.peer == idx)
+                        {
+                            fib.insert(prefix);
+                        }
+                    }
+                }
+                let (changes, removed) = self.rib.mark_stale(idx, &families, &ranks);
+                if let Some(peer) = self.peer_mut(idx) {
+                    for (accepted, removed) in peer.accepted.iter_mut().zip(removed) {
+                        *accepted = accepted.saturating_sub(removed as u32);
+                    }
+                }
+                for c in changes {
+                    self.propagate(c);
+                }
                 out.push(Output::ArmTimer(idx, Timer::GracefulRestart, restart));
             }
             None => self.purge_routes(idx, false),
@@ -722,47 +756,9 @@ impl Speaker {
 
     // ----- export -----
 
-    /// Queues a best-path change toward every Established peer.
+    /// Records a best-path change for every Established peer (sent at the next flush).
     fn propagate(&mut self, change: BestChange) {
-        let family = change.prefix.family();
-        for i in 0..self.peers.len() {
-            let idx = PeerIdx(i as u32);
-            let Some(peer) = self.peers[i].as_mut() else {
-                continue;
-            };
-            let Some((n, _)) = peer.export_target() else {
-                continue;
-            };
-            if !exportable(n, family) {
-                continue;
-            }
-            let export = peer.settings.export;
-            let was = change
-                .old
-                .as_ref()
-                .is_some_and(|p| p.peer != idx && export.allows(p));
-            let now = change
-                .new
-                .as_ref()
-                .filter(|p| p.peer != idx && export.allows(p));
-            let fi = family_index(family);
-            match (was, now) {
-                (_, Some(p)) => {
-                    if !was {
-                        peer.advertised[fi] += 1;
-                    }
-                    peer.tx.queue(change.prefix, was, Some(p.attrs.clone()));
-                }
-                (true, None) => {
-                    peer.advertised[fi] = peer.advertised[fi].saturating_sub(1);
-                    peer.tx.queue(change.prefix, true, None);
-                }
-                (false, None) => continue,
-            }
-            if !self.dirty.contains(&idx) {
-                self.dirty.push(idx);
-            }
-        }
+        export::record(&mut self.changes, change);
     }
 
     /// Queues every best path toward one peer (session start, route refresh, new prepend).
@@ -808,9 +804,26 @@ impl Speaker {
         }
     }
 
-    /// Packs everything queued since the last flush into UPDATEs.
+    /// Packs everything queued since the last flush into UPDATEs: the recorded best-path
+    /// changes once per update group, then each full table asked for.
     pub fn flush(&mut self) -> Vec<Output> {
         let mut out = Vec::new();
+        let dumps = std::mem::take(&mut self.dumps);
+        // Peers that came up in this batch had nothing from us: they get the table as it is
+        // now instead of the changes.
+        let fresh: Vec<PeerIdx> = dumps
+            .iter()
+            .filter(|d| !d.2)
+            .map(|d| d.0)
+            .collect();
+        export::flush_groups(self, &fresh, &mut out);
+        for (idx, only, sent_before) in dumps {
+            let fresh = fresh.contains(&idx);
+            if sent_before && fresh {
+                continue;
+            }
+            self.requeue_all(idx, only, sent_before);
+        }
         let dirty = std::mem::take(&mut self.dirty);
         for idx in dirty {
             let local_as = self.local_as;
@@ -821,12 +834,15 @@ impl Speaker {
                 peer.tx = Tx::default();
                 continue;
             };
-            let cx = n.context;
-            let local_addr = n.local_addr;
+            let to = export::ExportTo {
+                local_as,
+                prepend: peer.settings.prepend,
+                local_addr: n.local_addr,
+                cx: n.context,
+            };
             let tx = std::mem::take(&mut peer.tx);
-            let prepend = peer.settings.prepend;
             let mut buf = BytesMut::new();
-            build_updates(tx, local_as, prepend, local_addr, &cx, &mut buf);
+            export::build_updates(tx, &to, &mut buf);
             // Everything queued toward this peer, in writes of at most SEND_CHUNK cut at
             // message boundaries, so the driver can slip KEEPALIVEs in between.
             let mut bytes = buf.freeze();
@@ -893,138 +909,6 @@ fn chunks(prefixes: &[Prefix], room: usize) -> Vec<&[Prefix]> {
     out
 }
 
-/// Turns one peer's queue into UPDATE messages appended to `out`: withdrawals, then
-/// reachable prefixes grouped by identical exported attributes (each set encoded once), then
-/// End-of-RIB markers.
-fn build_updates(
-    tx: Tx,
-    local_as: u32,
-    prepend: u8,
-    local_addr: IpAddr,
-    cx: &Context,
-    out: &mut BytesMut,
-) {
-    let mut withdraw4 = Vec::new();
-    let mut withdraw6 = Vec::new();
-    // Keyed by the interned source attributes' address: (source, IPv4 NLRI, IPv6 NLRI).
-    type Group = (Arc<PathAttrs>, Vec<Prefix>, Vec<Prefix>);
-    let mut groups: HashMap<usize, Group> = HashMap::default();
-    for (prefix, pending) in tx.pending {
-        match pending.attrs {
-            None if !pending.was_advertised => {}
-            None => match prefix {
-                Prefix::V4(_) => withdraw4.push(prefix),
-                Prefix::V6(_) => withdraw6.push(prefix),
-            },
-            Some(a) => {
-                let g = groups
-                    .entry(Arc::as_ptr(&a) as usize)
-                    .or_insert_with(|| (a.clone(), Vec::new(), Vec::new()));
-                match prefix {
-                    Prefix::V4(_) => g.1.push(prefix),
-                    Prefix::V6(_) => g.2.push(prefix),
-                }
-            }
-        }
-    }
-    // IPv4 withdrawals: Withdrawn Routes field, empty attributes.
-    for chunk in chunks(&withdraw4, MAX_MESSAGE_LEN - UPDATE_OVERHEAD) {
-        let start = begin_update(out);
-        let len_at = out.len();
-        out.put_u16(0);
-        for p in chunk {
-            wire::put_prefix(out, p);
-        }
-        let withdrawn = (out.len() - len_at - 2) as u16;
-        out[len_at..len_at + 2].copy_from_slice(&withdrawn.to_be_bytes());
-        out.put_u16(0);
-        finish_update(out, start);
-    }
-    // IPv6 withdrawals: MP_UNREACH_NLRI (flags, type, 2-byte length, AFI, SAFI).
-    for chunk in chunks(&withdraw6, MAX_MESSAGE_LEN - UPDATE_OVERHEAD - 7) {
-        let u = Update {
-            mp_unreach: Some(MpUnreach {
-                family: Family::Ipv6Unicast,
-                withdrawn: chunk.to_vec(),
-            }),
-            ..Update::default()
-        };
-        Message::Update(u).encode(cx, out);
-    }
-    let v4_next_hop = match local_addr {
-        IpAddr::V4(a) => Some(a),
-        IpAddr::V6(_) => None,
-    };
-    let v6_next_hop = match local_addr {
-        IpAddr::V6(a) => a,
-        IpAddr::V4(a) => a.to_ipv6_mapped(),
-    };
-    // Different source attribute sets can export identically (they differed only in what
-    // export rewrites: next hop, MED): merge them so each exported set is encoded once.
-    let mut exported: HashMap<Attributes, (Vec<Prefix>, Vec<Prefix>)> = HashMap::default();
-    for (_, (src, v4, v6)) in groups {
-        let e = exported
-            .entry(export_attributes(&src, local_as, prepend))
-            .or_default();
-        e.0.extend(v4);
-        e.1.extend(v6);
-    }
-    let mut attr_bytes = BytesMut::new();
-    for (mut attrs, (v4, v6)) in exported {
-        if let (false, Some(nh)) = (v4.is_empty(), v4_next_hop) {
-            attrs.next_hop = Some(nh);
-            attr_bytes.clear();
-            wire::encode_path_attributes(&attrs, cx, &mut attr_bytes);
-            let room = MAX_MESSAGE_LEN.saturating_sub(UPDATE_OVERHEAD + attr_bytes.len());
-            for chunk in chunks(&v4, room) {
-                let start = begin_update(out);
-                out.put_u16(0);
-                out.put_u16(attr_bytes.len() as u16);
-                out.extend_from_slice(&attr_bytes);
-                for p in chunk {
-                    wire::put_prefix(out, p);
-                }
-                finish_update(out, start);
-            }
-            attrs.next_hop = None;
-        }
-        if !v6.is_empty() {
-            let next_hop = NextHop::V6 {
-                global: v6_next_hop,
-                link_local: None,
-            };
-            let empty = Update {
-                attributes: Some(attrs.clone()),
-                mp_reach: Some(MpReach {
-                    family: Family::Ipv6Unicast,
-                    next_hop,
-                    nlri: Vec::new(),
-                }),
-                ..Update::default()
-            };
-            // One spare byte: the MP_REACH length may need the extended form.
-            let mut probe = BytesMut::new();
-            Message::Update(empty).encode(cx, &mut probe);
-            let overhead = probe.len() + 1;
-            for chunk in chunks(&v6, MAX_MESSAGE_LEN.saturating_sub(overhead)) {
-                let u = Update {
-                    attributes: Some(attrs.clone()),
-                    mp_reach: Some(MpReach {
-                        family: Family::Ipv6Unicast,
-                        next_hop,
-                        nlri: chunk.to_vec(),
-                    }),
-                    ..Update::default()
-                };
-                Message::Update(u).encode(cx, out);
-            }
-        }
-    }
-    for f in tx.end_of_rib {
-        Message::Update(Update::end_of_rib(f)).encode(cx, out);
-    }
-}
-
 /// Largest single write the speaker hands the driver.
 pub const SEND_CHUNK: usize = 256 * 1024;
 
@@ -1061,5 +945,6 @@ fn finish_update(out: &mut BytesMut, start: usize) {
     out[start + 16..start + 18].copy_from_slice(&len.to_be_bytes());
 }
 
+mod export;
 #[cfg(test)]
 mod tests;

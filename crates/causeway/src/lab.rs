@@ -451,14 +451,23 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
 
     // Ready when both sessions are up and each side routes over both links.
     let peering = format!("{circuit_path}/peerings/AzurePrivatePeering");
+    let customer_primary = link_address(PRIMARY_LINK, 1)?.to_string();
+    let customer_secondary = link_address(SECONDARY_LINK, 1)?.to_string();
     wait("both BGP sessions", timeout, || {
         let p = api.get(&peering)?;
-        let up = |link: &str| {
+        // The link's sessions include the edge's toward the gateway: look at the customer's.
+        let up = |link: &str, neighbor: &str| {
             p["properties"]["causeway"]["links"][link]
                 .as_array()
-                .is_some_and(|s| s.iter().any(|s| s["state"] == "Established"))
+                .is_some_and(|s| {
+                    s.iter()
+                        .any(|s| s["neighbor"] == neighbor && s["state"] == "Established")
+                })
         };
-        Ok((up("primary") && up("secondary")).then_some(()))
+        Ok(
+            (up("primary", &customer_primary) && up("secondary", &customer_secondary))
+                .then_some(()),
+        )
     })?;
     wait("on-premises routes over both links", timeout, || {
         Ok((next_hops(&onprem, VNET_SPACE)?.len() == 2).then_some(()))

@@ -14,8 +14,12 @@
 //! building for its own control plane (`/run/causeway/<instance>/<edge>/`).
 //!
 //! Clean-up (also on failure): dropping [`Control`] kills serve, then kills whatever runs in
-//! every namespace of the circuits it created, deletes those namespaces and the edges'
-//! records of them; edge processes and BIRDs are [`Daemon`]s that die on drop.
+//! every namespace of the circuits it created (or adopted) and in every namespace its edges
+//! recorded building (gateways and fabric segments included), deletes those namespaces and
+//! the records; edge processes and BIRDs are [`Daemon`]s that die on drop.
+//!
+//! [`ServeFlags`] adds serve flags some tests need (BFD timers, which edges run in-process);
+//! `crate::lab::CausewayLab` runs `causeway lab` against a [`Control`].
 
 use std::net::{Ipv4Addr, Ipv6Addr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -49,6 +53,47 @@ pub struct ControlOptions {
     /// Run only the primary edge in-process (`--local-edges <primary>`); the secondary is
     /// then expected to run as its own process ([`Control::start_edge`]).
     pub only_primary_in_process: bool,
+}
+
+/// More `causeway serve` flags, for the tests that need them. Apart from [`ControlOptions`]
+/// because tests build that one as an exhaustive struct literal.
+#[derive(Debug, Clone, Default)]
+pub struct ServeFlags {
+    /// `--bfd-interval-ms`: the edges' BFD interval on private peering (serve's default:
+    /// 300 ms).
+    pub bfd_interval_ms: Option<u32>,
+    /// `--bfd-multiplier` (serve's default: 3).
+    pub bfd_multiplier: Option<u8>,
+    /// `--local-edges`: the edges (and gateway hosts) of the inventory serve runs
+    /// in-process, e.g. `lab-edge-2,lab-gateway` when the test runs `lab-edge-1` as its own
+    /// process. Overrides [`ControlOptions::only_primary_in_process`]; by default the two
+    /// lab edges (no gateway host).
+    pub local_edges: Option<Vec<String>>,
+}
+
+impl ServeFlags {
+    /// Every edge and gateway host of the built-in lab inventory in-process, as `causeway
+    /// serve` runs them without `--local-edges`: what `causeway lab` needs.
+    pub fn lab() -> ServeFlags {
+        ServeFlags {
+            local_edges: Some(
+                ["lab-edge-1", "lab-edge-2", "lab-gateway"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
+            ..ServeFlags::default()
+        }
+    }
+
+    pub fn bfd_interval_ms(mut self, ms: u32) -> ServeFlags {
+        self.bfd_interval_ms = Some(ms);
+        self
+    }
+
+    pub fn local_edges(mut self, edges: &[&str]) -> ServeFlags {
+        self.local_edges = Some(edges.iter().map(|e| e.to_string()).collect());
+        self
+    }
 }
 
 /// A running `causeway serve`.
@@ -245,6 +290,10 @@ impl Control {
     }
 
     pub fn start_with(test: &str, opts: ControlOptions) -> Control {
+        Control::start_with_flags(test, opts, ServeFlags::default())
+    }
+
+    pub fn start_with_flags(test: &str, opts: ControlOptions, flags: ServeFlags) -> Control {
         let bin = causeway_bin();
         assert!(
             bin.is_file(),
@@ -265,11 +314,14 @@ impl Control {
         let _ = std::fs::remove_dir_all(&data_dir);
         std::fs::create_dir_all(&data_dir)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", data_dir.display()));
-        let local_edges = if opts.only_primary_in_process {
-            primary_edge.clone()
-        } else {
-            format!("{primary_edge},{secondary_edge}")
+        let local_edges = match &flags.local_edges {
+            Some(edges) if edges.is_empty() => "none".to_string(),
+            Some(edges) => edges.join(","),
+            None if opts.only_primary_in_process => primary_edge.clone(),
+            None => format!("{primary_edge},{secondary_edge}"),
         };
+        let bfd_interval = flags.bfd_interval_ms.map(|ms| ms.to_string());
+        let bfd_multiplier = flags.bfd_multiplier.map(|m| m.to_string());
         let rust_log = std::env::var("CAUSEWAY_E2E_LOG").unwrap_or_else(|_| "info".to_string());
         let scheme = if opts.https { "https" } else { "http" };
 
@@ -295,6 +347,12 @@ impl Control {
             ];
             if !opts.https {
                 args.push("--http");
+            }
+            if let Some(ms) = &bfd_interval {
+                args.extend(["--bfd-interval-ms", ms]);
+            }
+            if let Some(m) = &bfd_multiplier {
+                args.extend(["--bfd-multiplier", m]);
             }
             let label = format!("serve ({scheme}://{listen})");
             let daemon = Daemon::spawn_host(
@@ -382,6 +440,32 @@ impl Control {
 
     pub fn daemon(&self) -> &Daemon {
         &self.daemon
+    }
+
+    /// The admin token's secret (what `causeway` clients on this host would read from
+    /// `<data-dir>/admin.token`).
+    pub fn admin_token(&self) -> &str {
+        &self.admin
+    }
+
+    /// A circuit someone else created through this control plane (e.g. `causeway lab up`):
+    /// read its service key, and sweep its namespaces on drop like those of
+    /// [`Control::create_circuit`].
+    pub fn adopt_circuit(&self, path: &str) -> Circuit {
+        let r = self.get(path);
+        r.expect(&[200]);
+        let service_key = r.json()["properties"]["serviceKey"]
+            .as_str()
+            .unwrap_or_else(|| panic!("GET {path}: no serviceKey in {}", r.text))
+            .to_string();
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if !keys.contains(&service_key) {
+            keys.push(service_key.clone());
+        }
+        Circuit {
+            path: path.to_string(),
+            service_key,
+        }
     }
 
     /// Sends `method path` with the admin token; `path` is an ARM path (api-version is
@@ -694,10 +778,29 @@ impl Drop for Control {
                 remove_namespace(&name);
             }
         }
-        // The edges' records of what they built (`/run/causeway/<instance>/<edge>/<ns>`).
+        // The edges' records of what they built (`/run/causeway/<instance>/<edge>/<ns>`,
+        // holding the namespace that goes with it: a lab customer end, a gateway's fabric
+        // segment). Everything recorded under this control plane's instance is ours: its
+        // circuits' namespaces, and gateways and fabric segments (`cwg-*`, `cwf-*`) too,
+        // which carry no service key.
         let records = Path::new("/run/causeway");
         if let Some(instance) = &self.instance {
-            let _ = std::fs::remove_dir_all(records.join(instance));
+            let dir = records.join(instance);
+            for edge in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                for record in std::fs::read_dir(edge.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                {
+                    let with = std::fs::read_to_string(record.path()).unwrap_or_default();
+                    for name in [record.file_name().to_string_lossy().trim(), with.trim()] {
+                        if !name.is_empty() && !name.contains('/') {
+                            remove_namespace(name);
+                        }
+                    }
+                }
+            }
+            let _ = std::fs::remove_dir_all(dir);
         }
         for instance in std::fs::read_dir(records).into_iter().flatten().flatten() {
             for edge in std::fs::read_dir(instance.path())

@@ -444,7 +444,7 @@ fn removing_only_stale_paths_keeps_the_ones_refreshed_since() {
         announce(&mut rib, p, 1, Attrs::path(&[65001]));
     }
     announce(&mut rib, a, 2, Attrs::path(&[65002]));
-    rib.mark_stale(PeerIdx(1));
+    rib.mark_stale(PeerIdx(1), &[Family::Ipv4Unicast], &default_ranks);
     assert!(rib.get(&b).and_then(|d| d.best()).is_some_and(|p| p.stale));
     // Peer 1 re-announces b after restarting; a and c stay stale.
     announce(&mut rib, b, 1, Attrs::path(&[65001]));
@@ -466,7 +466,7 @@ fn a_stale_path_is_not_marked_for_other_peers() {
     let p = v4("10.1.0.0/24");
     announce(&mut rib, p, 1, Attrs::path(&[65001]));
     announce(&mut rib, p, 2, Attrs::path(&[65002]));
-    rib.mark_stale(PeerIdx(2));
+    rib.mark_stale(PeerIdx(2), &[Family::Ipv4Unicast], &default_ranks);
     let (_, removed) = rib.remove_peer(PeerIdx(1), true, &default_ranks);
     assert_eq!(removed, [0, 0]);
     assert_eq!(rib.get(&p).map(|d| d.paths().len()), Some(2));

@@ -1397,3 +1397,66 @@ fn weight_picks_the_peer_whatever_the_path_length() {
     let changes = net.sp.take_fib_changes();
     assert_eq!(changes[0].next_hops, [IpAddr::from(B_ADDR)]);
 }
+
+/// A's OPEN with a Graceful Restart capability listing exactly `families`.
+fn open_preserving(families: &[Family]) -> Message {
+    let Message::Open(mut open) = peer_open(A_AS, Ipv4Addr::new(192, 0, 2, 1), false) else {
+        unreachable!("peer_open builds an OPEN")
+    };
+    open.capabilities.push(Capability::GracefulRestart {
+        restarting: false,
+        restart_time: GR_RESTART_TIME,
+        families: families.iter().map(|f| (*f, true)).collect(),
+    });
+    Message::Open(open)
+}
+
+#[test]
+fn a_graceful_restart_capability_listing_no_family_preserves_nothing() {
+    // RFC 4724 §4.2: only the listed families are retained. Causeway's own speakers send
+    // the capability with no families (helper only): their routes go at once.
+    let mut net = Net::new();
+    let a = net.add(settings_a(), A_LOCAL.into(), open_preserving(&[]));
+    let b = net.add_b();
+    net.up(a);
+    net.up(b);
+    net.from(a, announce(&["10.1.0.0/24"], &[A_AS]));
+    let out = net.event(a, Event::TcpClosed(OUT));
+    assert_eq!(withdrawn_v4(&out, b), [v4("10.1.0.0/24")]);
+    assert!(net.sp.rib().get(&Prefix::V4(v4("10.1.0.0/24"))).is_none());
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, Output::ArmTimer(_, Timer::GracefulRestart, _)))
+    );
+}
+
+#[test]
+fn only_the_families_the_restarting_peer_preserves_are_kept() {
+    let mut net = Net::new();
+    let a = net.add(
+        settings_a(),
+        A_LOCAL.into(),
+        open_preserving(&[Family::Ipv6Unicast]),
+    );
+    let b = net.add_b();
+    net.up(a);
+    net.up(b);
+    net.sp.enable_fib();
+    net.from(a, announce(&["10.1.0.0/24"], &[A_AS]));
+    net.sp.take_fib_changes();
+    let out = net.event(a, Event::TcpClosed(OUT));
+    // IPv4 was not listed: withdrawn now, also from the FIB.
+    assert_eq!(withdrawn_v4(&out, b), [v4("10.1.0.0/24")]);
+    assert_eq!(
+        net.sp.take_fib_changes(),
+        [FibChange {
+            prefix: Prefix::V4(v4("10.1.0.0/24")),
+            next_hops: vec![],
+        }]
+    );
+    assert!(out.contains(&Output::ArmTimer(
+        a,
+        Timer::GracefulRestart,
+        Duration::from_secs(u64::from(GR_RESTART_TIME))
+    )));
+}
