@@ -137,6 +137,9 @@ pub enum Event {
     /// BFD declared the path to the peer down (RFC 5882 §4.3): the Established session ends
     /// at once, without waiting for the hold timer.
     BfdDown,
+    /// BFD sees the path to the peer up again: a session waiting out its idle-hold backoff
+    /// tries at once (the backoff damps flapping paths, and this one is back).
+    BfdUp,
     MessageReceived(Direction, Message),
     /// The driver could not decode a message: send its NOTIFICATION and close.
     DecodeFailed(Direction, DecodeError),
@@ -313,6 +316,15 @@ impl Session {
                     self.record("BFD: path to the neighbor down".into(), None);
                     self.drop_connection(direction, None, None, &mut out);
                     self.after_connection_loss(true, &mut out);
+                }
+            }
+            Event::BfdUp => {
+                if self.base == State::Idle
+                    && !self.admin_down
+                    && self.conns.iter().all(Option::is_none)
+                {
+                    out.push(Action::CancelTimer(Timer::IdleHold));
+                    self.leave_idle(&mut out);
                 }
             }
             Event::MessageReceived(direction, message) => {

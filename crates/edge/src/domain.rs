@@ -729,6 +729,9 @@ impl Domain {
             tracing::info!(domain = %self.config.name, peer = %address, "BFD down: ending the BGP session");
             let out = self.speaker.handle(idx, Event::BfdDown);
             self.execute(out);
+        } else if !was_up && status.state == bfd::State::Up {
+            let out = self.speaker.handle(idx, Event::BfdUp);
+            self.execute(out);
         }
     }
 

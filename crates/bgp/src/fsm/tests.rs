@@ -768,3 +768,24 @@ fn a_connection_closed_before_the_peers_open_goes_back_to_active_without_backoff
             .is_some_and(|e| e.text.contains("before its OPEN"))
     );
 }
+
+#[test]
+fn bfd_coming_back_up_ends_the_idle_hold_backoff() {
+    let mut s = Session::new(config());
+    s.handle(Event::Start);
+    for _ in 0..3 {
+        fail_once(&mut s);
+    }
+    // A failure leaves the session waiting out a long idle hold…
+    s.handle(connected(OUT));
+    let actions = s.handle(received(OUT, PeerOpen::new().asn(65099).message()));
+    assert!(armed(&actions, Timer::IdleHold).is_some_and(|d| d > CONNECT_RETRY));
+    assert_eq!(s.state(), State::Idle);
+    // …until BFD reports the path up again.
+    let actions = s.handle(Event::BfdUp);
+    assert!(actions.contains(&Action::Connect), "{actions:?}");
+    assert!(actions.contains(&Action::CancelTimer(Timer::IdleHold)));
+    assert_eq!(s.state(), State::Connect);
+    // Nothing happens when the session is not idle.
+    assert!(s.handle(Event::BfdUp).is_empty());
+}
