@@ -1165,7 +1165,37 @@ impl Service {
     ) -> R<Reply> {
         let g = visible::<Gateway>(st, req, p)?;
         let mut rows: Vec<Value> = Vec::new();
+        let live = match which {
+            GatewayRoutes::Learned => self.edges.gateway_report(&g.id()),
+            GatewayRoutes::Advertised => None,
+        };
         match which {
+            // The gateway runs (its host reports it): what its RIB really holds, each route
+            // from the edge that sent it, weighted by that edge's connection.
+            GatewayRoutes::Learned if live.as_ref().is_some_and(|r| !r.routes.is_empty()) => {
+                let live = live.unwrap_or_default();
+                let weights: Vec<(String, u32)> = gateway_fabrics_in(st)?
+                    .into_iter()
+                    .filter(|f| eq(&f.id, &g.id()))
+                    .flat_map(|f| f.links)
+                    .flat_map(|(_, w, p, s)| [(p.to_string(), w), (s.to_string(), w)])
+                    .collect();
+                for r in &live.routes {
+                    let weight = weights
+                        .iter()
+                        .find(|(a, _)| *a == r.next_hop)
+                        .map_or(0, |(_, w)| *w);
+                    rows.push(json!({
+                        "localAddress": g.private_ip,
+                        "network": r.network,
+                        "nextHop": r.next_hop,
+                        "sourcePeer": r.next_hop,
+                        "origin": "EBgp",
+                        "asPath": r.as_path.split_whitespace().collect::<Vec<_>>().join("-"),
+                        "weight": weight,
+                    }));
+                }
+            }
             GatewayRoutes::Learned => {
                 let mut seen = std::collections::HashSet::new();
                 for conn in connections_of_gateway(st, &g)? {
@@ -1958,82 +1988,84 @@ impl Service {
     /// then two per connection in creation order (primary, secondary). A connection whose
     /// addresses do not fit in the GatewaySubnet is left out (and logged).
     pub(crate) fn gateway_fabrics(&self) -> R<Vec<GatewayFabric>> {
-        self.with_store(|st| -> R<Vec<GatewayFabric>> {
-            let mut out = Vec::new();
-            let connections = load_all::<Connection>(st, None, None)?;
-            for g in load_all::<Gateway>(st, None, None)? {
-                let Some(v) = load_ref::<VirtualNetwork>(st, &g.vnet)? else {
-                    continue;
-                };
-                let Some(gw_net) = v
-                    .subnet(GATEWAY_SUBNET)
-                    .and_then(|s| first_v4(&s.address_prefixes))
-                else {
-                    continue;
-                };
-                let base = u32::from(gw_net.network());
-                let size = 1u64 << (32 - gw_net.prefix_len());
-                if size < 8 {
-                    continue;
-                }
-                let hex = guid8(&v.resource_guid);
-                let vni =
-                    u32::from_str_radix(&hex[..hex.len().min(6)], 16).unwrap_or(1) & 0xff_ffff;
-                let fabric = api::Fabric {
-                    vnet: v.id(),
-                    namespace: format!("cwf-{hex}"),
-                    vni: vni.max(1),
-                    prefix_len: gw_net.prefix_len(),
-                    gateway: std::net::Ipv4Addr::from(base + 4),
-                    gateway_as: GATEWAY_ASN,
-                    vteps: Vec::new(),
-                };
-                let host_addresses = v
-                    .subnets
-                    .iter()
-                    .filter(|s| !eq(&s.name, GATEWAY_SUBNET))
-                    .filter_map(|s| first_v4(&s.address_prefixes))
-                    .map(|n| {
-                        format!(
-                            "{}/{}",
-                            std::net::Ipv4Addr::from(u32::from(n.network()) + 1),
-                            n.prefix_len()
-                        )
-                    })
-                    .collect();
-                let mut links = Vec::new();
-                for (slot, conn) in connections
-                    .iter()
-                    .filter(|c| c.gateway.same(&g.as_ref()))
-                    .enumerate()
-                {
-                    let first = 5 + 2 * slot as u64;
-                    if first + 1 >= size - 1 {
-                        tracing::warn!(
-                            "connection {} does not fit in the GatewaySubnet {gw_net} of {}",
-                            conn.id(),
-                            v.id()
-                        );
-                        continue;
-                    }
-                    let at = |o: u64| std::net::Ipv4Addr::from(base + o as u32);
-                    links.push((
-                        conn.circuit.clone(),
-                        conn.routing_weight,
-                        at(first),
-                        at(first + 1),
-                    ));
-                }
-                out.push(GatewayFabric {
-                    id: g.id(),
-                    vnet_prefixes: v.address_prefixes.clone(),
-                    fabric,
-                    namespace: format!("cwg-{hex}"),
-                    host_addresses,
-                    links,
-                });
-            }
-            Ok(out)
-        })
+        self.with_store(|st| gateway_fabrics_in(st))
     }
+}
+
+/// [`Service::gateway_fabrics`] on an open store.
+fn gateway_fabrics_in(st: &Store) -> R<Vec<GatewayFabric>> {
+    let mut out = Vec::new();
+    let connections = load_all::<Connection>(st, None, None)?;
+    for g in load_all::<Gateway>(st, None, None)? {
+        let Some(v) = load_ref::<VirtualNetwork>(st, &g.vnet)? else {
+            continue;
+        };
+        let Some(gw_net) = v
+            .subnet(GATEWAY_SUBNET)
+            .and_then(|s| first_v4(&s.address_prefixes))
+        else {
+            continue;
+        };
+        let base = u32::from(gw_net.network());
+        let size = 1u64 << (32 - gw_net.prefix_len());
+        if size < 8 {
+            continue;
+        }
+        let hex = guid8(&v.resource_guid);
+        let vni = u32::from_str_radix(&hex[..hex.len().min(6)], 16).unwrap_or(1) & 0xff_ffff;
+        let fabric = api::Fabric {
+            vnet: v.id(),
+            namespace: format!("cwf-{hex}"),
+            vni: vni.max(1),
+            prefix_len: gw_net.prefix_len(),
+            gateway: std::net::Ipv4Addr::from(base + 4),
+            gateway_as: GATEWAY_ASN,
+            vteps: Vec::new(),
+        };
+        let host_addresses = v
+            .subnets
+            .iter()
+            .filter(|s| !eq(&s.name, GATEWAY_SUBNET))
+            .filter_map(|s| first_v4(&s.address_prefixes))
+            .map(|n| {
+                format!(
+                    "{}/{}",
+                    std::net::Ipv4Addr::from(u32::from(n.network()) + 1),
+                    n.prefix_len()
+                )
+            })
+            .collect();
+        let mut links = Vec::new();
+        for (slot, conn) in connections
+            .iter()
+            .filter(|c| c.gateway.same(&g.as_ref()))
+            .enumerate()
+        {
+            let first = 5 + 2 * slot as u64;
+            if first + 1 >= size - 1 {
+                tracing::warn!(
+                    "connection {} does not fit in the GatewaySubnet {gw_net} of {}",
+                    conn.id(),
+                    v.id()
+                );
+                continue;
+            }
+            let at = |o: u64| std::net::Ipv4Addr::from(base + o as u32);
+            links.push((
+                conn.circuit.clone(),
+                conn.routing_weight,
+                at(first),
+                at(first + 1),
+            ));
+        }
+        out.push(GatewayFabric {
+            id: g.id(),
+            vnet_prefixes: v.address_prefixes.clone(),
+            fabric,
+            namespace: format!("cwg-{hex}"),
+            host_addresses,
+            links,
+        });
+    }
+    Ok(out)
 }

@@ -96,6 +96,21 @@ impl EdgeHub {
             .cloned()
     }
 
+    /// A hosted gateway's live state from the gateway host's fresh report.
+    pub fn gateway_report(&self, gateway_id: &str) -> Option<api::GatewayReport> {
+        let host = self.inventory().gateway.clone()?.name;
+        let reports = self.reports.lock().unwrap_or_else(|e| e.into_inner());
+        let (report, at) = reports.get(&host)?;
+        if at.elapsed() > REPORT_TTL {
+            return None;
+        }
+        report
+            .gateways
+            .iter()
+            .find(|g| g.id.eq_ignore_ascii_case(gateway_id))
+            .cloned()
+    }
+
     /// Every edge's latest report with its age, by edge name; a report older than
     /// [`REPORT_TTL`] is stale and its content is to be treated as missing.
     pub fn reports(&self) -> Vec<(String, EdgeReport, Duration)> {

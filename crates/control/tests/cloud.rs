@@ -2094,3 +2094,62 @@ async fn a_connection_puts_both_edges_and_the_gateway_on_the_vnet_fabric() {
         .expect("gateway host");
     assert!(host.gateways[0].peers.is_empty());
 }
+
+#[tokio::test]
+async fn learned_routes_come_from_the_running_gateway_when_its_host_reports() {
+    let env = Env::new();
+    let (cid, _key) = circuit_with_peering(&env, &env.a, SUB_A, "er1", circuit_body(), true).await;
+    let gw = vnet_and_gateway(&env, &env.a, SUB_A, "vnet1", "ErGw1AZ").await;
+    let gpath = gw_path(SUB_A, RG, "vnet1-gw");
+    put_ok(
+        &env,
+        &env.a,
+        &conn_path(SUB_A, RG, "c1"),
+        &conn_body(&gw, &cid, 7),
+        201,
+    )
+    .await;
+    // The gateway host reports the gateway's RIB: the customer's prefix from both edges,
+    // at their fabric addresses (GatewaySubnet 10.1.255.0/27: +5 and +6).
+    let route = |next_hop: &str| RouteReport {
+        network: "172.16.0.0/16".into(),
+        next_hop: next_hop.into(),
+        as_path: "12076 65001".into(),
+        local_pref: 100,
+        learned: true,
+    };
+    let host = EdgeReport {
+        edge: "lab-gateway".into(),
+        generation: 1,
+        net_admin: true,
+        circuits: Vec::new(),
+        gateways: vec![api::GatewayReport {
+            id: gw.clone(),
+            namespace: "cwg-test".into(),
+            routes: vec![route("10.1.255.5"), route("10.1.255.6")],
+            ..Default::default()
+        }],
+    };
+    env.service
+        .edge_report("lab-gateway", host)
+        .expect("the gateway host may report");
+    let r = env.post(&env.a, &format!("{gpath}/getLearnedRoutes")).await;
+    r.expect(202);
+    let v = env
+        .raw(
+            "GET",
+            &r.header("location").unwrap(),
+            Some(&env.a),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    assert_eq!(
+        v,
+        json!({"value": [
+            {"localAddress": "10.1.255.4", "network": "172.16.0.0/16", "nextHop": "10.1.255.5", "sourcePeer": "10.1.255.5", "origin": "EBgp", "asPath": "12076-65001", "weight": 7},
+            {"localAddress": "10.1.255.4", "network": "172.16.0.0/16", "nextHop": "10.1.255.6", "sourcePeer": "10.1.255.6", "origin": "EBgp", "asPath": "12076-65001", "weight": 7},
+        ]})
+    );
+}
