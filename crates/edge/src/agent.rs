@@ -239,6 +239,10 @@ impl Agent {
         for (key, c) in &new {
             if self.net_admin {
                 self.record(&desired, c);
+                for v in &c.vnets {
+                    let fabric = fabric_namespace(&v.fabric, desired.fabric_endpoint.as_ref());
+                    self.record_namespace(&desired, &fabric, "");
+                }
             }
             if let Err(e) = self.build(c, old.get(key), desired.fabric_endpoint.as_ref()) {
                 tracing::warn!(edge = %self.name, circuit = %c.id, "{e}");
@@ -455,6 +459,7 @@ impl Agent {
             for p in &ours {
                 let _ = lab::remove_link(&ns, p);
             }
+            let _ = std::fs::remove_file(self.records(new).join(&ns));
             let ports = lab::bridge_ports(&ns, FABRIC_BRIDGE).unwrap_or_default();
             if ports.iter().all(|p| p == "vx0")
                 && let Err(e) = lab::delete_namespace(&ns)
@@ -500,11 +505,30 @@ impl Agent {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return;
         };
+        let endpoint = desired.fabric_endpoint.as_ref();
+        let fabrics: Vec<String> = desired
+            .circuits
+            .iter()
+            .flat_map(|c| c.vnets.iter().map(|v| &v.fabric))
+            .chain(desired.gateways.iter().map(|g| &g.fabric))
+            .map(|f| fabric_namespace(f, endpoint))
+            .collect();
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if desired.circuits.iter().any(|c| c.namespace == name)
                 || desired.gateways.iter().any(|g| g.namespace == name)
+                || fabrics.contains(&name)
             {
+                continue;
+            }
+            if name.starts_with("cwf-") {
+                // A fabric segment this edge no longer joins: gone unless another member on
+                // this host still uses it.
+                let ports = lab::bridge_ports(&name, FABRIC_BRIDGE).unwrap_or_default();
+                if ports.iter().all(|p| p == "vx0") {
+                    let _ = lab::delete_namespace(&name);
+                }
+                let _ = std::fs::remove_file(entry.path());
                 continue;
             }
             tracing::info!(edge = %self.name, namespace = %name, "removing a leftover circuit namespace");

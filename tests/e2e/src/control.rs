@@ -69,6 +69,9 @@ pub struct ServeFlags {
     /// process. Overrides [`ControlOptions::only_primary_in_process`]; by default the two
     /// lab edges (no gateway host).
     pub local_edges: Option<Vec<String>>,
+    /// `--inventory FILE`: the edge inventory (TOML) instead of the built-in lab one, e.g.
+    /// with VXLAN tunnel endpoints (`fabric = { address, underlay_namespace }`).
+    pub inventory: Option<PathBuf>,
 }
 
 impl ServeFlags {
@@ -92,6 +95,11 @@ impl ServeFlags {
 
     pub fn local_edges(mut self, edges: &[&str]) -> ServeFlags {
         self.local_edges = Some(edges.iter().map(|e| e.to_string()).collect());
+        self
+    }
+
+    pub fn inventory(mut self, file: impl Into<PathBuf>) -> ServeFlags {
+        self.inventory = Some(file.into());
         self
     }
 }
@@ -353,6 +361,9 @@ impl Control {
             }
             if let Some(m) = &bfd_multiplier {
                 args.extend(["--bfd-multiplier", m]);
+            }
+            if let Some(file) = &flags.inventory {
+                args.extend(["--inventory", file.to_str().expect("utf-8 path")]);
             }
             let label = format!("serve ({scheme}://{listen})");
             let daemon = Daemon::spawn_host(
@@ -691,6 +702,65 @@ impl Control {
             gateway,
             connection,
         })
+    }
+
+    /// PUT `connection` (an ARM path): an ExpressRoute connection from `gateway` to circuit
+    /// `c` with `routing_weight`. Creates it, or changes the weight of an existing one (its
+    /// gateway and circuit cannot change). The connection as answered.
+    pub fn put_connection(
+        &self,
+        connection: &str,
+        gateway: &str,
+        c: &Circuit,
+        routing_weight: u32,
+    ) -> Value {
+        let r = self.put(
+            connection,
+            &json!({
+                "location": "westeurope",
+                "properties": {
+                    "connectionType": "ExpressRoute",
+                    "virtualNetworkGateway1": {"id": gateway},
+                    "peer": {"id": c.path},
+                    "routingWeight": routing_weight
+                }
+            }),
+        );
+        r.expect(&[200, 201]);
+        r.json()
+    }
+
+    /// Connects one more circuit to the gateway of `cloud`: connection `name` in the
+    /// gateway's resource group, with `routing_weight`. Its ARM path.
+    pub fn add_connection(
+        &self,
+        cloud: &CloudSide,
+        name: &str,
+        c: &Circuit,
+        routing_weight: u32,
+    ) -> String {
+        let (group, _) = cloud
+            .gateway
+            .rsplit_once("/virtualNetworkGateways/")
+            .expect("a gateway path");
+        let connection = format!("{group}/connections/{name}");
+        self.put_connection(&connection, &cloud.gateway, c, routing_weight);
+        connection
+    }
+
+    /// What the control plane tells edge `edge` to run (`GET /edge/v1/{edge}/desired`):
+    /// its circuits, gateways, fabric segments and tunnel endpoint.
+    pub fn edge_desired(&self, edge: &str) -> Value {
+        let r = self.get(&format!("{}/edge/v1/{edge}/desired", self.base));
+        r.expect(&[200]);
+        r.json()
+    }
+
+    /// `GET /metrics` (Prometheus text) with the admin token.
+    pub fn metrics(&self) -> String {
+        let r = self.get(&format!("{}/metrics", self.base));
+        r.expect(&[200]);
+        r.text
     }
 
     /// POST `{gateway}/{getLearnedRoutes|getAdvertisedRoutes}`, then GET the Location; the

@@ -474,3 +474,142 @@ pub fn next_hops(ns: &str, prefix: &str) -> Result<Vec<String>, String> {
     }
     Ok(hops)
 }
+
+// ===== hosts joined by an underlay =====
+
+/// One simulated host of an [`Underlay`]: a namespace holding its underlay address.
+#[derive(Debug, Clone)]
+pub struct UnderlayHost {
+    /// `cwu-<pid>-<n>`.
+    pub namespace: String,
+    /// `10.255.X.<n>` on `eth0` (/24).
+    pub address: Ipv4Addr,
+}
+
+/// Several hosts on one layer-2 underlay, simulated in namespaces: host `n` (from 1) is
+/// namespace `cwu-<pid>-<n>` with `eth0` at `10.255.X.n/24`, cabled to port `p<n>` of the
+/// bridge `sw0` in the switch namespace `cwu-<pid>-sw`, MTU 9000 everywhere (VXLAN needs
+/// room for 1550-byte frames). `X` is chosen per process, so runs never share an address
+/// plan (their namespaces are disjoint anyway).
+///
+/// Dropping it deletes the hosts and the switch, and every namespace whose name starts with
+/// a prefix handed to [`Underlay::sweep`] — what the hosts built on top (per-host fabric
+/// namespaces are recorded by no edge, so nothing else removes them when a test fails).
+/// Declare it before the [`Control`] so it is dropped after it.
+#[derive(Debug)]
+pub struct Underlay {
+    pub switch: String,
+    pub hosts: Vec<UnderlayHost>,
+    sweep: Mutex<Vec<String>>,
+}
+
+impl Underlay {
+    pub fn new(hosts: u8) -> Underlay {
+        let pid = std::process::id();
+        let x = 10 + (pid % 240) as u8;
+        let switch = format!("cwu-{pid}-sw");
+        let hosts: Vec<UnderlayHost> = (1..=hosts)
+            .map(|n| UnderlayHost {
+                namespace: format!("cwu-{pid}-{n}"),
+                address: Ipv4Addr::new(10, 255, x, n),
+            })
+            .collect();
+        let underlay = Underlay {
+            switch,
+            hosts,
+            sweep: Mutex::new(Vec::new()),
+        };
+        // Left by an earlier run that had our pid.
+        remove_namespace(&underlay.switch);
+        for h in &underlay.hosts {
+            remove_namespace(&h.namespace);
+        }
+        let sw = underlay.switch.as_str();
+        let run = |args: &[&str]| {
+            crate::control::ip(args).unwrap_or_else(|e| panic!("building the underlay: {e}"))
+        };
+        run(&["netns", "add", sw]);
+        run(&["-n", sw, "link", "add", "sw0", "type", "bridge"]);
+        run(&["-n", sw, "link", "set", "dev", "sw0", "mtu", "9000", "up"]);
+        for (i, h) in underlay.hosts.iter().enumerate() {
+            let ns = h.namespace.as_str();
+            let port = format!("p{}", i + 1);
+            let cidr = format!("{}/24", h.address);
+            run(&["netns", "add", ns]);
+            run(&["-n", ns, "link", "set", "lo", "up"]);
+            run(&[
+                "-n", sw, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", ns,
+            ]);
+            run(&["-n", sw, "link", "set", "dev", &port, "mtu", "9000"]);
+            run(&["-n", sw, "link", "set", "dev", &port, "master", "sw0", "up"]);
+            run(&["-n", ns, "link", "set", "dev", "eth0", "mtu", "9000"]);
+            run(&["-n", ns, "addr", "add", &cidr, "dev", "eth0"]);
+            run(&["-n", ns, "link", "set", "dev", "eth0", "up"]);
+        }
+        underlay
+    }
+
+    /// An inventory (TOML) for the `Lab` location: `lab-edge-1` on host 1, `lab-edge-2` on
+    /// host 2 (lab ports, router ids 192.0.2.1 / .2) and the gateway host `lab-gateway` on
+    /// host 3, each with its VXLAN tunnel endpoint on its host's underlay.
+    pub fn lab_inventory(&self) -> String {
+        assert!(self.hosts.len() >= 3, "the lab inventory needs three hosts");
+        let fabric = |h: &UnderlayHost| {
+            format!(
+                "fabric = {{ address = \"{}\", underlay_namespace = \"{}\" }}",
+                h.address, h.namespace
+            )
+        };
+        format!(
+            "[[location]]\nname = \"Lab\"\n\
+             [location.primary]\nname = \"lab-edge-1\"\nrouter_id = \"192.0.2.1\"\nlab = true\n{}\n\
+             [location.secondary]\nname = \"lab-edge-2\"\nrouter_id = \"192.0.2.2\"\nlab = true\n{}\n\
+             [gateway]\nname = \"lab-gateway\"\n{}\n",
+            fabric(&self.hosts[0]),
+            fabric(&self.hosts[1]),
+            fabric(&self.hosts[2]),
+        )
+    }
+
+    /// The host whose underlay address is `address`.
+    pub fn host(&self, address: &str) -> Option<&UnderlayHost> {
+        self.hosts.iter().find(|h| h.address.to_string() == address)
+    }
+
+    /// Bytes received and sent on host `i`'s (from 0) underlay port `eth0`.
+    pub fn counters(&self, i: usize) -> (u64, u64) {
+        let ns = &self.hosts[i].namespace;
+        let out = crate::control::ip(&["-n", ns, "-s", "-j", "link", "show", "dev", "eth0"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let v: Value = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("ip -s -j link show in {ns}: {e}: {out}"));
+        let stats = &v[0]["stats64"];
+        (
+            stats["rx"]["bytes"].as_u64().unwrap_or(0),
+            stats["tx"]["bytes"].as_u64().unwrap_or(0),
+        )
+    }
+
+    /// Every namespace starting with `prefix` is deleted with the underlay.
+    pub fn sweep(&self, prefix: &str) {
+        self.sweep
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(prefix.to_string());
+    }
+}
+
+impl Drop for Underlay {
+    fn drop(&mut self) {
+        let prefixes = self.sweep.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for name in crate::netns::namespaces() {
+            if prefixes.iter().any(|p| name.starts_with(p.as_str())) {
+                remove_namespace(&name);
+            }
+        }
+        for h in &self.hosts {
+            remove_namespace(&h.namespace);
+        }
+        remove_namespace(&self.switch);
+    }
+}
