@@ -811,11 +811,7 @@ impl Speaker {
         let dumps = std::mem::take(&mut self.dumps);
         // Peers that came up in this batch had nothing from us: they get the table as it is
         // now instead of the changes.
-        let fresh: Vec<PeerIdx> = dumps
-            .iter()
-            .filter(|d| !d.2)
-            .map(|d| d.0)
-            .collect();
+        let fresh: Vec<PeerIdx> = dumps.iter().filter(|d| !d.2).map(|d| d.0).collect();
         export::flush_groups(self, &fresh, &mut out);
         for (idx, only, sent_before) in dumps {
             let fresh = fresh.contains(&idx);
