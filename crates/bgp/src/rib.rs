@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap as StdHashMap;
 use std::collections::hash_map::Entry;
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -108,43 +108,45 @@ pub struct BestChange {
 // ===== AttrPool =====
 
 /// Interned attribute sets: every distinct [`PathAttrs`] is stored once.
+///
+/// Each entry keeps its hash, so a set is hashed once when it is interned (and once when it
+/// goes), never again when the table grows.
 #[derive(Debug, Default)]
 pub struct AttrPool {
-    set: HashMap<ArcKey, ()>,
+    set: hashbrown::HashTable<(u64, Arc<PathAttrs>)>,
+    hasher: foldhash::fast::RandomState,
     /// Sets released while something else (a queued export) still held them: checked again
     /// by [`AttrPool::sweep`] once those queues are gone.
     deferred: Vec<std::sync::Weak<PathAttrs>>,
 }
 
-#[derive(Debug)]
-struct ArcKey(Arc<PathAttrs>);
-
-impl PartialEq for ArcKey {
-    fn eq(&self, other: &Self) -> bool {
-        *self.0 == *other.0
-    }
-}
-impl Eq for ArcKey {}
-impl Hash for ArcKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state)
-    }
-}
-impl std::borrow::Borrow<PathAttrs> for ArcKey {
-    fn borrow(&self) -> &PathAttrs {
-        &self.0
-    }
-}
-
 impl AttrPool {
+    fn hash(&self, attrs: &PathAttrs) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(attrs)
+    }
+
     /// The shared copy of `attrs`.
     pub fn intern(&mut self, attrs: PathAttrs) -> Arc<PathAttrs> {
-        if let Some((k, _)) = self.set.get_key_value(&attrs) {
-            return k.0.clone();
+        let hash = self.hash(&attrs);
+        if let Some((_, a)) = self.set.find(hash, |(h, a)| *h == hash && **a == attrs) {
+            return a.clone();
         }
         let arc = Arc::new(attrs);
-        self.set.insert(ArcKey(arc.clone()), ());
+        self.set
+            .insert_unique(hash, (hash, arc.clone()), |(h, _)| *h);
         arc
+    }
+
+    /// Removes the pool's copy of this very set.
+    fn remove(&mut self, attrs: &Arc<PathAttrs>) {
+        let hash = self.hash(attrs);
+        if let Ok(entry) = self
+            .set
+            .find_entry(hash, |(h, a)| *h == hash && Arc::ptr_eq(a, attrs))
+        {
+            entry.remove();
+        }
     }
 
     /// Drops `attrs` from the pool when the caller held the last path reference to it.
@@ -157,7 +159,7 @@ impl AttrPool {
     fn release_with_copies(&mut self, attrs: Arc<PathAttrs>, copies: usize) {
         // The pool's own reference, `attrs` and the copies.
         if Arc::strong_count(&attrs) == 2 + copies {
-            self.set.remove(&*attrs);
+            self.remove(&attrs);
         } else {
             self.deferred.push(Arc::downgrade(&attrs));
         }
@@ -171,7 +173,7 @@ impl AttrPool {
             if let Some(attrs) = weak.upgrade()
                 && Arc::strong_count(&attrs) == 2
             {
-                self.set.remove(&*attrs);
+                self.remove(&attrs);
             }
         }
     }

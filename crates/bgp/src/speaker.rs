@@ -653,7 +653,12 @@ impl Speaker {
         if !nlri.is_empty() && families.contains(&Family::Ipv4Unicast) {
             let interned = match (usable, v4_next_hop) {
                 (true, Some(nh)) => Some(self.rib.pool.intern(PathAttrs {
-                    attrs: attrs.clone(),
+                    // Moved when no MP_REACH_NLRI needs them too (the usual IPv4 UPDATE).
+                    attrs: if mp_reach.is_some() {
+                        attrs.clone()
+                    } else {
+                        std::mem::take(&mut attrs)
+                    },
                     next_hop: Some(NextHop::V4(nh)),
                 })),
                 _ => None,
@@ -692,7 +697,7 @@ impl Speaker {
         if let Some(peer) = self.peer_mut(idx) {
             if looped && attrs.is_none() {
                 peer.rejected.insert(prefix);
-            } else {
+            } else if !peer.rejected.is_empty() {
                 peer.rejected.remove(&prefix);
             }
         }
@@ -812,10 +817,19 @@ impl Speaker {
         // Peers that came up in this batch had nothing from us: they get the table as it is
         // now instead of the changes.
         let fresh: Vec<PeerIdx> = dumps.iter().filter(|d| !d.2).map(|d| d.0).collect();
-        export::flush_groups(self, &fresh, &mut out);
+        // Peers that get the table again (route refresh, new prepend) take this batch's
+        // changes in their own queue, so that each prefix goes out once.
+        let mut alone = fresh.clone();
+        for &(idx, _, sent_before) in &dumps {
+            if sent_before && !alone.contains(&idx) {
+                export::queue_changes(self, idx);
+                self.mark_dirty(idx);
+                alone.push(idx);
+            }
+        }
+        export::flush_groups(self, &alone, &mut out);
         for (idx, only, sent_before) in dumps {
-            let fresh = fresh.contains(&idx);
-            if sent_before && fresh {
+            if sent_before && fresh.contains(&idx) {
                 continue;
             }
             self.requeue_all(idx, only, sent_before);

@@ -29,10 +29,20 @@ use crate::md5;
 #[derive(Debug)]
 pub enum ConnEvent {
     Message(u64, Message),
+    /// Several messages in arrival order: what one read brought, up to [`BATCH`], so that
+    /// a full table costs one channel hop (and at most one wake-up) per batch rather than
+    /// per UPDATE.
+    Messages(u64, Vec<Message>, InFlight),
     DecodeFailed(u64, DecodeError),
     HoldExpired(u64),
     Closed(u64),
 }
+
+/// Holds a batch's share of its connection's in-flight allowance until the domain has
+/// handled it (drop it then): a reader never runs more than [`IN_FLIGHT`] decoded messages
+/// ahead of its domain, so a fast peer cannot pile decoded UPDATEs up in memory.
+#[derive(Debug)]
+pub struct InFlight(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
 
 /// The domain's side of a connection.
 #[derive(Debug)]
@@ -130,14 +140,27 @@ async fn read_loop<M>(
 ) {
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut last_rx = Instant::now();
+    let mut batch: Vec<Message> = Vec::new();
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    let events = Batcher {
+        events,
+        in_flight,
+        id,
+    };
     loop {
-        // Deliver every whole message already buffered.
+        // Deliver every whole message already buffered, in batches.
         loop {
             let len = match wire::frame(&buf) {
                 Ok(Some(len)) => len,
                 Ok(None) => break,
                 Err(e) => {
-                    let _ = events.send(wrap(ConnEvent::DecodeFailed(id, e))).await;
+                    if events.send_batch(&*wrap, &mut batch).await.is_err() {
+                        return;
+                    }
+                    let _ = events
+                        .events
+                        .send(wrap(ConnEvent::DecodeFailed(id, e)))
+                        .await;
                     return;
                 }
             };
@@ -150,7 +173,18 @@ async fn read_loop<M>(
             // NOTIFICATION and the rest of the edge carries on.
             let decoded = std::panic::catch_unwind(|| Message::decode(&frame, &cx));
             let event = match decoded {
-                Ok(Ok(m)) => ConnEvent::Message(id, m),
+                Ok(Ok(m)) => {
+                    // An OPEN goes at once: what follows it is decoded with the context the
+                    // session negotiates from it.
+                    let open = matches!(m, Message::Open(_));
+                    batch.push(m);
+                    if (open || batch.len() >= BATCH)
+                        && events.send_batch(&*wrap, &mut batch).await.is_err()
+                    {
+                        return;
+                    }
+                    continue;
+                }
                 Ok(Err(e)) => ConnEvent::DecodeFailed(id, e),
                 Err(_) => ConnEvent::DecodeFailed(
                     id,
@@ -162,10 +196,15 @@ async fn read_loop<M>(
                     ),
                 ),
             };
-            let fatal = matches!(event, ConnEvent::DecodeFailed(..));
-            if events.send(wrap(event)).await.is_err() || fatal {
+            // Only failures get here: what was decoded before them goes first.
+            if events.send_batch(&*wrap, &mut batch).await.is_err() {
                 return;
             }
+            let _ = events.events.send(wrap(event)).await;
+            return;
+        }
+        if events.send_batch(&*wrap, &mut batch).await.is_err() {
+            return;
         }
         let hold = Duration::from_millis(shared.hold_ms.load(Ordering::Relaxed));
         if buf.capacity() - buf.len() < 8192 {
@@ -178,18 +217,53 @@ async fn read_loop<M>(
             match tokio::time::timeout_at(last_rx + hold, read).await {
                 Ok(r) => r,
                 Err(_) => {
-                    let _ = events.send(wrap(ConnEvent::HoldExpired(id))).await;
+                    let _ = events.events.send(wrap(ConnEvent::HoldExpired(id))).await;
                     return;
                 }
             }
         };
         match result {
             Ok(0) | Err(_) => {
-                let _ = events.send(wrap(ConnEvent::Closed(id))).await;
+                let _ = events.events.send(wrap(ConnEvent::Closed(id))).await;
                 return;
             }
             Ok(_) => {}
         }
+    }
+}
+
+/// Most messages handed to the domain in one event.
+pub const BATCH: usize = 128;
+/// Most decoded messages of one connection waiting for its domain.
+pub const IN_FLIGHT: usize = 1024;
+
+struct Batcher<M> {
+    events: mpsc::Sender<M>,
+    in_flight: Arc<tokio::sync::Semaphore>,
+    id: u64,
+}
+
+impl<M> Batcher<M> {
+    /// Sends what `batch` holds (one message as itself), leaving it empty.
+    async fn send_batch(
+        &self,
+        wrap: &(dyn Fn(ConnEvent) -> M + Send + Sync),
+        batch: &mut Vec<Message>,
+    ) -> Result<(), ()> {
+        let event = match batch.len() {
+            0 => return Ok(()),
+            1 => ConnEvent::Message(self.id, batch.pop().expect("one message")),
+            n => {
+                let permit = self
+                    .in_flight
+                    .clone()
+                    .acquire_many_owned(n as u32)
+                    .await
+                    .map_err(|_| ())?;
+                ConnEvent::Messages(self.id, std::mem::take(batch), InFlight(permit))
+            }
+        };
+        self.events.send(wrap(event)).await.map_err(|_| ())
     }
 }
 

@@ -55,6 +55,19 @@ pub enum DomainMsg {
     FibSync,
 }
 
+impl DomainMsg {
+    /// How many peer messages this carries (at least 1), for the drain budget.
+    fn weight(&self) -> usize {
+        match self {
+            DomainMsg::Conn {
+                event: ConnEvent::Messages(_, m, _),
+                ..
+            } => m.len().max(1),
+            _ => 1,
+        }
+    }
+}
+
 /// The supervisor's handle on a running domain.
 #[derive(Debug)]
 pub struct DomainHandle {
@@ -202,18 +215,20 @@ impl Domain {
             if self.contained(|d| d.handle(msg)) {
                 return;
             }
-            // Drain what is already waiting, then pack the resulting updates.
-            let mut budget = 4096;
+            // Drain what is already waiting (up to about 4096 messages from peers), then pack
+            // the resulting updates.
+            let mut budget: usize = 4096;
             while budget > 0 {
                 match rx.try_recv() {
                     Ok(msg) => {
+                        let weight = msg.weight();
                         if self.contained(|d| d.handle(msg)) {
                             return;
                         }
+                        budget = budget.saturating_sub(weight);
                     }
                     Err(_) => break,
                 }
-                budget -= 1;
             }
             self.contained(|d| {
                 d.program_fib();
@@ -368,6 +383,7 @@ impl Domain {
     fn conn_event(&mut self, idx: PeerIdx, direction: Direction, event: ConnEvent) {
         let id = match &event {
             ConnEvent::Message(id, _)
+            | ConnEvent::Messages(id, _, _)
             | ConnEvent::DecodeFailed(id, _)
             | ConnEvent::HoldExpired(id)
             | ConnEvent::Closed(id) => *id,
@@ -382,6 +398,24 @@ impl Domain {
         }
         let event = match event {
             ConnEvent::Message(_, m) => Event::MessageReceived(direction, m),
+            ConnEvent::Messages(_, messages, _in_flight) => {
+                for m in messages {
+                    // A message may end the session: the rest are then for a gone connection.
+                    let current = self
+                        .peers
+                        .get(&idx)
+                        .and_then(|r| r.conns[direction as usize].as_ref())
+                        .is_some_and(|c| c.id == id);
+                    if !current {
+                        return;
+                    }
+                    let out = self
+                        .speaker
+                        .handle(idx, Event::MessageReceived(direction, m));
+                    self.execute(out);
+                }
+                return;
+            }
             ConnEvent::DecodeFailed(_, e) => {
                 tracing::warn!(peer = ?self.speaker.peer_name(idx), "malformed message: {e}");
                 Event::DecodeFailed(direction, e)

@@ -132,7 +132,10 @@ pub(super) fn flush_groups(sp: &mut Speaker, skip: &[PeerIdx], out: &mut Vec<Out
                 }
         });
         let export = key.export;
-        let mut index: HashMap<(u32, usize), usize> = HashMap::default();
+        // A group of one never sends its member's own routes anywhere.
+        let lonely = members.len() == 1;
+        let mut index: HashMap<(u32, usize), usize> =
+            HashMap::with_capacity_and_hasher(changes.len(), Default::default());
         let mut sets: Vec<SlotSet> = Vec::new();
         // Withdrawals by slot: toward all but the slot's member ("all" for OUTSIDE), and
         // toward one member only.
@@ -153,15 +156,17 @@ pub(super) fn flush_groups(sp: &mut Speaker, skip: &[PeerIdx], out: &mut Vec<Out
             match new {
                 Some(p) => {
                     let s = slot(p.peer);
-                    let at = *index
-                        .entry((s, Arc::as_ptr(&p.attrs) as usize))
-                        .or_insert_with(|| {
-                            sets.push((s, p.attrs.clone(), Vec::new(), Vec::new()));
-                            sets.len() - 1
-                        });
-                    match prefix {
-                        Prefix::V4(_) => sets[at].2.push(*prefix),
-                        Prefix::V6(_) => sets[at].3.push(*prefix),
+                    if s == OUTSIDE || !lonely {
+                        let at = *index
+                            .entry((s, Arc::as_ptr(&p.attrs) as usize))
+                            .or_insert_with(|| {
+                                sets.push((s, p.attrs.clone(), Vec::new(), Vec::new()));
+                                sets.len() - 1
+                            });
+                        match prefix {
+                            Prefix::V4(_) => sets[at].2.push(*prefix),
+                            Prefix::V6(_) => sets[at].3.push(*prefix),
+                        }
                     }
                     match old {
                         // Nobody had it from us: everyone but the source gains it.
@@ -185,7 +190,9 @@ pub(super) fn flush_groups(sp: &mut Speaker, skip: &[PeerIdx], out: &mut Vec<Out
                 None => {
                     if let Some(o) = old {
                         let s = slot(o);
-                        push(withdraw_all_but.entry(s).or_default(), *prefix);
+                        if s == OUTSIDE || !lonely {
+                            push(withdraw_all_but.entry(s).or_default(), *prefix);
+                        }
                         match s {
                             OUTSIDE => outside.minus_all_but[fi] += 1,
                             s => deltas[s as usize].minus_all_but[fi] += 1,
@@ -518,5 +525,303 @@ pub(super) fn build_updates(tx: Tx, to: &ExportTo, out: &mut BytesMut) {
     encode_announcements(sets.iter().map(|s| (&s.0, &s.1, &s.2)), to, out);
     for f in tx.end_of_rib {
         Message::Update(Update::end_of_rib(f)).encode(&to.cx, out);
+    }
+}
+
+/// Queues the recorded changes toward one peer in its own queue, as seen by that peer (for
+/// a peer that also gets a full table in this flush, so each prefix goes out once).
+pub(super) fn queue_changes(sp: &mut Speaker, idx: PeerIdx) {
+    let Some(peer) = sp.peers.get_mut(idx.0 as usize).and_then(Option::as_mut) else {
+        return;
+    };
+    let Some((n, _)) = peer.export_target() else {
+        return;
+    };
+    let family_ok = [Family::Ipv4Unicast, Family::Ipv6Unicast].map(|f| exportable(n, f));
+    let export = peer.settings.export;
+    for (prefix, c) in &sp.changes {
+        let fi = family_index(prefix.family());
+        if !family_ok[fi] {
+            continue;
+        }
+        let was = c.old.is_some_and(|o| o != idx && export.allows_peer(o));
+        let now = c
+            .new
+            .as_ref()
+            .filter(|p| p.peer != idx && export.allows_peer(p.peer));
+        match (was, now) {
+            (_, Some(p)) => {
+                if !was {
+                    peer.advertised[fi] += 1;
+                }
+                peer.tx.queue(*prefix, was, Some(p.attrs.clone()));
+            }
+            (true, None) => {
+                peer.advertised[fi] = peer.advertised[fi].saturating_sub(1);
+                peer.tx.queue(*prefix, true, None);
+            }
+            (false, None) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Update groups against a model: random announcements, withdrawals, originations, route
+    //! refreshes and prepend changes from peers that share one group, flushed at random
+    //! points; after every flush each peer must hold exactly what a per-peer export would
+    //! have given it, and its `advertised` counter must match.
+
+    use std::collections::BTreeMap;
+    use std::net::Ipv4Addr;
+
+    use ipnet::Ipv4Net;
+
+    use super::*;
+    use crate::SessionConfig;
+    use crate::wire::{AsPath, AsSegment, Capability, Open, RouteRefresh};
+
+    const LOCAL_AS: u32 = 12076;
+    const DIR: Direction = Direction::Outgoing;
+
+    /// What one peer holds from us: prefix → (AS path, next hop).
+    type Held = BTreeMap<Prefix, (Vec<u32>, Ipv4Addr)>;
+
+    struct Peer {
+        idx: PeerIdx,
+        asn: u32,
+        local: Ipv4Addr,
+        export: Export,
+        prepend: u8,
+        held: Held,
+    }
+
+    fn settings(asn: u32, address: Ipv4Addr, export: Export, prepend: u8) -> PeerSettings {
+        PeerSettings {
+            name: format!("AS{asn}"),
+            address: IpAddr::V4(address),
+            session: SessionConfig {
+                local_as: LOCAL_AS,
+                router_id: Ipv4Addr::new(10, 255, 0, 1),
+                remote_as: asn,
+                hold_time: Duration::from_secs(90),
+                connect_retry: Duration::from_secs(10),
+                passive: false,
+                families: vec![Family::Ipv4Unicast],
+            },
+            max_prefixes: [None, None],
+            prepend,
+            weight: 0,
+            export,
+        }
+    }
+
+    fn flat(path: &AsPath) -> Vec<u32> {
+        path.segments
+            .iter()
+            .flat_map(|s| match s {
+                AsSegment::Sequence(v) | AsSegment::Set(v) => v.clone(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// Applies everything sent to each peer to what it holds.
+    fn deliver(peers: &mut [Peer], out: &[Output]) {
+        for o in out {
+            let Output::Send(idx, _, bytes) = o else {
+                continue;
+            };
+            let peer = peers.iter_mut().find(|p| p.idx == *idx).expect("a peer");
+            let mut at = 0;
+            while at < bytes.len() {
+                let len = wire::frame(&bytes[at..]).expect("framed").expect("whole");
+                assert!(len <= MAX_MESSAGE_LEN);
+                let Message::Update(u) =
+                    Message::decode(&bytes[at..at + len], &Context::default()).expect("decodes")
+                else {
+                    panic!("only UPDATEs");
+                };
+                at += len;
+                for w in &u.withdrawn {
+                    peer.held.remove(&Prefix::V4(*w));
+                }
+                if let Some(a) = &u.attributes {
+                    for n in &u.nlri {
+                        let nh = a.next_hop.expect("a next hop");
+                        peer.held.insert(Prefix::V4(*n), (flat(&a.as_path), nh));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks every peer against the Loc-RIB.
+    fn check(sp: &Speaker, peers: &[Peer], step: usize) {
+        for p in peers {
+            let mut expected = Held::new();
+            for (prefix, dest) in sp.rib().iter() {
+                let Some(best) = dest.best() else { continue };
+                if best.peer == p.idx || !p.export.allows(best) {
+                    continue;
+                }
+                let mut path = vec![LOCAL_AS; 1 + usize::from(p.prepend)];
+                path.extend(flat(&best.attrs.attrs.as_path));
+                expected.insert(prefix, (path, p.local));
+            }
+            assert_eq!(p.held, expected, "AS{} after step {step}", p.asn);
+            let advertised = sp
+                .peers()
+                .find(|(i, _)| *i == p.idx)
+                .map(|(_, s)| s.counters[0].advertised)
+                .expect("a peer");
+            assert_eq!(
+                advertised as usize,
+                expected.len(),
+                "AS{} advertised after step {step}",
+                p.asn
+            );
+        }
+    }
+
+    #[test]
+    fn peers_sharing_an_update_group_each_get_exactly_their_table() {
+        let shared = Ipv4Addr::new(10, 0, 0, 1);
+        let mut sp = Speaker::new(LOCAL_AS, Ipv4Addr::new(10, 255, 0, 1));
+        let spec = [
+            (65001, Ipv4Addr::new(10, 0, 0, 2), shared, Export::All),
+            (65002, Ipv4Addr::new(10, 0, 0, 3), shared, Export::All),
+            (65003, Ipv4Addr::new(10, 0, 0, 4), shared, Export::All),
+            (65004, Ipv4Addr::new(10, 0, 0, 5), shared, Export::Learned),
+            (
+                65100,
+                Ipv4Addr::new(10, 1, 0, 2),
+                Ipv4Addr::new(10, 1, 0, 1),
+                Export::All,
+            ),
+        ];
+        let mut peers = Vec::new();
+        let mut out = Vec::new();
+        for (asn, address, local, export) in spec {
+            let (idx, _) = sp.add_peer(settings(asn, address, export, 0));
+            sp.handle(
+                idx,
+                Event::TcpConnected {
+                    direction: DIR,
+                    local_addr: IpAddr::V4(local),
+                },
+            );
+            let open = Message::Open(Open {
+                version: 4,
+                my_as: u16::try_from(asn).unwrap_or(wire::AS_TRANS),
+                hold_time: 90,
+                bgp_identifier: address,
+                capabilities: vec![
+                    Capability::Multiprotocol(Family::Ipv4Unicast),
+                    Capability::RouteRefresh,
+                    Capability::FourOctetAs(asn),
+                ],
+            });
+            sp.handle(idx, Event::MessageReceived(DIR, open));
+            let o = sp.handle(idx, Event::MessageReceived(DIR, Message::Keepalive));
+            assert!(o.contains(&Output::PeerUp(idx)));
+            out.extend(o);
+            peers.push(Peer {
+                idx,
+                asn,
+                local,
+                export,
+                prepend: 0,
+                held: Held::new(),
+            });
+        }
+        let prefixes: Vec<Ipv4Net> = (0..40u32)
+            .map(|i| Ipv4Net::new(Ipv4Addr::from(0x0a64_0000 + (i << 8)), 24).expect("a /24"))
+            .collect();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for step in 0..4000 {
+            match rand(100) {
+                0..40 => {
+                    // A sender (one of the first four) announces 1–3 prefixes.
+                    let p = rand(4) as usize;
+                    let extra = rand(3) as u32;
+                    let mut path = vec![peers[p].asn];
+                    path.extend((0..extra).map(|k| 64512 + k + rand(5) as u32));
+                    let nlri = (0..1 + rand(3))
+                        .map(|_| prefixes[rand(prefixes.len() as u64) as usize])
+                        .collect();
+                    let u = Update {
+                        attributes: Some(Attributes {
+                            origin: Some(Origin::Igp),
+                            as_path: AsPath {
+                                segments: vec![AsSegment::Sequence(path)],
+                            },
+                            next_hop: Some(Ipv4Addr::new(10, 0, 0, 2 + p as u8)),
+                            med: (rand(2) == 0).then(|| rand(3) as u32),
+                            ..Attributes::default()
+                        }),
+                        nlri,
+                        ..Update::default()
+                    };
+                    out.extend(sp.handle(
+                        peers[p].idx,
+                        Event::MessageReceived(DIR, Message::Update(u)),
+                    ));
+                }
+                40..65 => {
+                    let p = rand(4) as usize;
+                    let u = Update {
+                        withdrawn: (0..1 + rand(3))
+                            .map(|_| prefixes[rand(prefixes.len() as u64) as usize])
+                            .collect(),
+                        ..Update::default()
+                    };
+                    out.extend(sp.handle(
+                        peers[p].idx,
+                        Event::MessageReceived(DIR, Message::Update(u)),
+                    ));
+                }
+                65..68 => {
+                    let originated = prefixes
+                        .iter()
+                        .filter(|_| rand(8) == 0)
+                        .map(|n| Prefix::V4(*n))
+                        .collect();
+                    sp.set_originated(originated);
+                }
+                68..70 => {
+                    let p = rand(peers.len() as u64) as usize;
+                    let rr = Message::RouteRefresh(RouteRefresh {
+                        family: Some(Family::Ipv4Unicast),
+                        afi: 1,
+                        safi: 1,
+                    });
+                    out.extend(sp.handle(peers[p].idx, Event::MessageReceived(DIR, rr)));
+                }
+                70..72 => {
+                    // The third sender's drain prepend toggles: it leaves the group (or
+                    // joins it again) and gets everything re-sent.
+                    let p = &mut peers[2];
+                    p.prepend = 1 - p.prepend;
+                    let s = settings(p.asn, Ipv4Addr::new(10, 0, 0, 4), p.export, p.prepend);
+                    out.extend(sp.update_peer(p.idx, s));
+                }
+                _ => {
+                    out.extend(sp.flush());
+                    deliver(&mut peers, &out);
+                    out.clear();
+                    check(&sp, &peers, step);
+                }
+            }
+        }
+        out.extend(sp.flush());
+        deliver(&mut peers, &out);
+        check(&sp, &peers, usize::MAX);
     }
 }

@@ -349,7 +349,10 @@ impl Decoder<'_> {
                 if value.is_empty() || !value.len().is_multiple_of(4) {
                     return Err(format!("length {}", value.len()));
                 }
-                self.attrs.communities = std::iter::from_fn(|| r.u32()).collect();
+                // Exactly sized: interned sets keep these vectors for as long as routes use them.
+                let mut communities = Vec::with_capacity(value.len() / 4);
+                communities.extend(std::iter::from_fn(|| r.u32()));
+                self.attrs.communities = communities;
             }
             // RFC 8092 §5: "not a non-zero multiple of 12"; duplicates removed.
             LARGE_COMMUNITIES => {
@@ -480,7 +483,8 @@ pub(super) fn merge_as4_path(as_path: &AsPath, as4: AsPath) -> AsPath {
 /// segment overruns, has length zero, or has an unknown type.
 fn decode_as_path(value: &[u8], four_octet: bool, allow_confed: bool) -> Result<AsPath, String> {
     let mut r = Reader::new(value);
-    let mut segments = Vec::new();
+    // Exactly sized for the usual single segment: interned sets keep these vectors.
+    let mut segments = Vec::with_capacity(1);
     while !r.is_empty() {
         let (Some(kind), Some(count)) = (r.u8(), r.u8()) else {
             return Err("segment header truncated".into());
@@ -493,11 +497,12 @@ fn decode_as_path(value: &[u8], four_octet: bool, allow_confed: bool) -> Result<
             .take(usize::from(count) * width)
             .ok_or("segment overruns the attribute")?;
         let mut sr = Reader::new(raw);
-        let asns: Vec<u32> = if four_octet {
-            std::iter::from_fn(|| sr.u32()).collect()
+        let mut asns: Vec<u32> = Vec::with_capacity(usize::from(count));
+        if four_octet {
+            asns.extend(std::iter::from_fn(|| sr.u32()));
         } else {
-            std::iter::from_fn(|| sr.u16().map(u32::from)).collect()
-        };
+            asns.extend(std::iter::from_fn(|| sr.u16().map(u32::from)));
+        }
         segments.push(match kind {
             seg_type::AS_SET => AsSegment::Set(asns),
             seg_type::AS_SEQUENCE => AsSegment::Sequence(asns),
