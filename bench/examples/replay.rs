@@ -31,6 +31,7 @@ fn main() -> anyhow::Result<()> {
     let plan = plan::build(
         scenario,
         &table.routes,
+        &[],
         Sizes {
             prefixes,
             peers: 10,
@@ -43,6 +44,9 @@ fn main() -> anyhow::Result<()> {
     let mut sp = Speaker::new(topo.target_as, topo.sender_side);
     let mut idx = Vec::new();
     for p in &topo.domains[0].peers {
+        let IpAddr::V4(address) = p.address else {
+            anyhow::bail!("the replay is IPv4 only");
+        };
         let local = if p.monitor {
             topo.monitor_side
         } else {
@@ -50,7 +54,7 @@ fn main() -> anyhow::Result<()> {
         };
         let settings = PeerSettings {
             name: p.name.clone(),
-            address: IpAddr::V4(p.address),
+            address: IpAddr::V4(address),
             session: SessionConfig {
                 local_as: topo.target_as,
                 router_id: topo.sender_side,
@@ -66,7 +70,7 @@ fn main() -> anyhow::Result<()> {
             export: Default::default(),
         };
         let (i, _) = sp.add_peer(settings);
-        bring_up(&mut sp, i, p.asn, p.address, local);
+        bring_up(&mut sp, i, p.asn, address, local);
         idx.push((i, p.monitor));
     }
     sp.flush();

@@ -5,7 +5,8 @@
 //! Parts, in the order a run uses them:
 //! - [`data`]: the real IPv4 table (rotonda-store 0.5.0's RIS-derived CSV, fetched through
 //!   cargo and cached under `target/bench-data/`) and the AS paths, MEDs and communities
-//!   derived from it;
+//!   derived from it, plus an optional synthetic IPv6 table (`--ipv6`, carried over IPv6-only
+//!   MP-BGP sessions of its own);
 //! - [`plan`]: the four scenarios as plans — the topology, each sender's pre-encoded streams
 //!   ([`pack`]) and what each monitor must hold at the end of each phase;
 //! - [`targets`]: the daemons' configs (same semantics for all) and start-up in a namespace;

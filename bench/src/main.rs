@@ -25,6 +25,11 @@ struct Cli {
     /// Use only the first N prefixes of the table (default: all of it).
     #[arg(long)]
     prefixes: Option<usize>,
+    /// Also announce N synthetic IPv6 prefixes (scenarios 1, 2 and 4), over IPv6 sessions of
+    /// their own next to the IPv4 ones (MP-BGP). A full IPv6 table is about 200,000
+    /// (reference/bgp.md §4.3: 201.2 k at the end of 2023, 226 k in October 2024).
+    #[arg(long, default_value_t = 0)]
+    ipv6: usize,
     /// Senders in scenario 2.
     #[arg(long, default_value_t = 10)]
     peers: usize,
@@ -114,6 +119,10 @@ fn main() -> anyhow::Result<()> {
         table.rows,
         table.routes.len()
     );
+    if cli.ipv6 > 0 && scenario == Scenario::ExpressRoute {
+        anyhow::bail!("--ipv6 applies to scenarios 1, 2 and 4");
+    }
+    let v6 = bench::data::synthetic_ipv6(cli.ipv6, &table.routes);
     let sizes = Sizes {
         prefixes: cli.prefixes,
         peers: cli.peers,
@@ -122,7 +131,7 @@ fn main() -> anyhow::Result<()> {
         hold_time: cli.hold_time,
     };
     let started = std::time::Instant::now();
-    let plan = plan::build(scenario, &table.routes, sizes);
+    let plan = plan::build(scenario, &table.routes, &v6, sizes);
     eprintln!(
         "plan: {} sessions, {} UPDATEs ({:.1} MiB), {} attribute sets, built in {:.1} s",
         plan.sessions(),
@@ -174,6 +183,7 @@ fn main() -> anyhow::Result<()> {
             csv_rows: table.rows,
             usable_prefixes: table.routes.len(),
             expected_prefixes: plan.expected_prefixes,
+            ipv6_prefixes: plan.expected_ipv6,
             paths: plan.paths,
             senders: plan.senders.len(),
             monitors: plan.monitors.len(),

@@ -64,6 +64,8 @@ pub struct DataSummary {
     pub csv_rows: usize,
     pub usable_prefixes: usize,
     pub expected_prefixes: usize,
+    /// Of which IPv6 (synthetic, `--ipv6`).
+    pub ipv6_prefixes: usize,
     pub paths: usize,
     pub senders: usize,
     pub monitors: usize,
@@ -158,7 +160,7 @@ pub fn render(r: &Report) -> String {
     }
     let d = &r.data;
     s.push_str(&format!(
-        "data: {} ({} rows, {} usable prefixes)\nscenario {}: {} senders, {} monitors, {} prefixes expected per run, {} paths held; {} attribute sets, {} UPDATEs, {} MiB\n\n",
+        "data: {} ({} rows, {} usable prefixes)\nscenario {}: {} senders, {} monitors, {} prefixes expected per run{}, {} paths held; {} attribute sets, {} UPDATEs, {} MiB\n\n",
         d.source,
         d.csv_rows,
         d.usable_prefixes,
@@ -166,6 +168,11 @@ pub fn render(r: &Report) -> String {
         d.senders,
         d.monitors,
         d.expected_prefixes,
+        if d.ipv6_prefixes > 0 {
+            format!(" ({} of them synthetic IPv6)", d.ipv6_prefixes)
+        } else {
+            String::new()
+        },
         d.paths,
         d.attribute_sets,
         d.updates,

@@ -1,7 +1,9 @@
 //! One measured run of one target: namespaces, daemon, sessions, phases, figures.
 //!
 //! Topology: `snd` ⇄ `tgt` ⇄ `mon`, two veth links, 10.100.0.0/16 on the sender side and
-//! 10.200.0.0/16 on the monitor side (the target is .1 on both; sessions use .2 upward).
+//! 10.200.0.0/16 on the monitor side (the target is .1 on both; sessions use .2 upward), and
+//! with `--ipv6` fd00:100::/64 and fd00:200::/64 as well (no duplicate address detection),
+//! for the IPv6-only sessions.
 //! Order: start the target, open every monitor session, then every sender session, let the
 //! daemon settle (1 s) and read its idle RSS, then per phase hand every sender its stream at
 //! once. t0 is the first UPDATE byte written by any sender; the phase ends when every monitor
@@ -9,7 +11,7 @@
 //! later of the two. CPU seconds run from just before t0 until the target has gone idle
 //! (under 5 % of a core over 500 ms) after the last phase.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -21,7 +23,9 @@ use e2e::{Netns, veth};
 use serde::Serialize;
 
 use crate::monitor::{self, Table};
-use crate::plan::{Plan, TARGET_MONITOR_SIDE, TARGET_SENDER_SIDE};
+use crate::plan::{
+    Plan, TARGET_MONITOR_SIDE, TARGET_MONITOR_SIDE6, TARGET_SENDER_SIDE, TARGET_SENDER_SIDE6,
+};
 use crate::procstat;
 use crate::session::{Connector, Established, SessionSpec};
 use crate::targets::{self, Kind};
@@ -87,6 +91,8 @@ pub struct RunResult {
     pub processes: usize,
     pub paths: usize,
     pub expected_prefixes: usize,
+    /// Of which IPv6 (`--ipv6`).
+    pub expected_ipv6: usize,
     /// IPv4 / IPv6 prefixes held by the monitors at the end (reach minus withdraw).
     pub received_ipv4: usize,
     pub received_ipv6: usize,
@@ -119,6 +125,7 @@ impl RunResult {
             processes: 0,
             paths: plan.paths,
             expected_prefixes: plan.expected_prefixes,
+            expected_ipv6: plan.expected_ipv6,
             received_ipv4: 0,
             received_ipv6: 0,
             missing: plan.expected_prefixes,
@@ -149,7 +156,7 @@ fn run_inner(kind: Kind, plan: &Plan, opts: &RunOptions) -> anyhow::Result<RunRe
     link(
         &tgt,
         "ts",
-        TARGET_SENDER_SIDE,
+        (TARGET_SENDER_SIDE, TARGET_SENDER_SIDE6),
         &snd,
         "st",
         plan.senders.iter().map(|s| s.address),
@@ -157,7 +164,7 @@ fn run_inner(kind: Kind, plan: &Plan, opts: &RunOptions) -> anyhow::Result<RunRe
     link(
         &tgt,
         "tm",
-        TARGET_MONITOR_SIDE,
+        (TARGET_MONITOR_SIDE, TARGET_MONITOR_SIDE6),
         &mon,
         "mt",
         plan.monitors.iter().map(|m| m.address),
@@ -186,12 +193,12 @@ fn run_inner(kind: Kind, plan: &Plan, opts: &RunOptions) -> anyhow::Result<RunRe
             let table = table.clone();
             let spec = SessionSpec {
                 local_as: crate::plan::MONITOR_AS,
-                router_id: m.address,
+                router_id: m.router_id,
                 hold_time: hold,
-                families: vec![Family::Ipv4Unicast],
+                families: vec![family_of(m.address)],
             };
             let local = SocketAddr::from((m.address, 0));
-            let remote = SocketAddr::from((TARGET_MONITOR_SIDE, 179));
+            let remote = target_addr(m.address, TARGET_MONITOR_SIDE, TARGET_MONITOR_SIDE6);
             handles.push(tokio::spawn(async move {
                 crate::session::establish(&conn, local, remote, &spec, deadline, move |body| {
                     table.lock().unwrap_or_else(|p| p.into_inner()).apply(body)
@@ -207,12 +214,12 @@ fn run_inner(kind: Kind, plan: &Plan, opts: &RunOptions) -> anyhow::Result<RunRe
             let conn = snd_conn.clone();
             let spec = SessionSpec {
                 local_as: s.asn,
-                router_id: s.address,
+                router_id: s.router_id,
                 hold_time: hold,
-                families: vec![Family::Ipv4Unicast],
+                families: vec![family_of(s.address)],
             };
             let local = SocketAddr::from((s.address, 0));
-            let remote = SocketAddr::from((TARGET_SENDER_SIDE, 179));
+            let remote = target_addr(s.address, TARGET_SENDER_SIDE, TARGET_SENDER_SIDE6);
             handles.push(tokio::spawn(async move {
                 crate::session::establish(&conn, local, remote, &spec, deadline, |_| {}).await
             }));
@@ -374,6 +381,7 @@ fn run_inner(kind: Kind, plan: &Plan, opts: &RunOptions) -> anyhow::Result<RunRe
         processes: peak.processes,
         paths: plan.paths,
         expected_prefixes: plan.expected_prefixes,
+        expected_ipv6: plan.expected_ipv6,
         received_ipv4,
         received_ipv6,
         missing,
@@ -385,6 +393,24 @@ fn run_inner(kind: Kind, plan: &Plan, opts: &RunOptions) -> anyhow::Result<RunRe
         hold_time_secs: hold_negotiated.as_secs(),
         error: (!converged).then(|| format!("not converged within {:?}", opts.timeout)),
     })
+}
+
+/// The one family a session at `address` carries.
+fn family_of(address: IpAddr) -> Family {
+    if address.is_ipv6() {
+        Family::Ipv6Unicast
+    } else {
+        Family::Ipv4Unicast
+    }
+}
+
+/// The target's port 179 on the side and family of a session from `local`.
+fn target_addr(local: IpAddr, v4: Ipv4Addr, v6: Ipv6Addr) -> SocketAddr {
+    if local.is_ipv6() {
+        SocketAddr::from((v6, 179))
+    } else {
+        SocketAddr::from((v4, 179))
+    }
 }
 
 async fn collect(
@@ -429,28 +455,30 @@ fn wait_idle(pids: &[u32]) -> procstat::Sample {
     }
 }
 
-/// A veth between the target and a peer namespace: `target_addr/16` on the target's side,
-/// every address of `peer_addrs` on the peer's (added in one `ip -batch`).
+/// A veth between the target and a peer namespace: `target_addr.0/16` on the target's side
+/// (and `target_addr.1/64` when a peer address is IPv6), every address of `peer_addrs` on the
+/// peer's (added in one `ip -batch`; IPv6 ones without duplicate address detection).
 fn link(
     target: &Netns,
     if_target: &str,
-    target_addr: std::net::Ipv4Addr,
+    target_addr: (Ipv4Addr, Ipv6Addr),
     peer: &Netns,
     if_peer: &str,
-    peer_addrs: impl Iterator<Item = std::net::Ipv4Addr>,
+    peer_addrs: impl Iterator<Item = IpAddr>,
 ) -> anyhow::Result<()> {
-    veth(
-        target,
-        if_target,
-        &[&format!("{target_addr}/16")],
-        peer,
-        if_peer,
-        &[],
-    );
-    let addrs: Vec<std::net::Ipv4Addr> = peer_addrs.collect();
+    let addrs: Vec<IpAddr> = peer_addrs.collect();
+    let mut mine = vec![format!("{}/16", target_addr.0)];
+    if addrs.iter().any(IpAddr::is_ipv6) {
+        mine.push(format!("{}/64", target_addr.1));
+    }
+    let mine: Vec<&str> = mine.iter().map(String::as_str).collect();
+    veth(target, if_target, &mine, peer, if_peer, &[]);
     let batch: String = addrs
         .iter()
-        .map(|a| format!("addr add {a}/16 dev {if_peer}\n"))
+        .map(|a| match a {
+            IpAddr::V4(a) => format!("addr add {a}/16 dev {if_peer}\n"),
+            IpAddr::V6(a) => format!("addr add {a}/64 dev {if_peer} nodad\n"),
+        })
         .collect();
     let file = peer.dir().join(format!("{if_peer}.batch"));
     std::fs::write(&file, batch)?;

@@ -9,8 +9,13 @@
 //! One routing table per domain: Causeway gets one `[[domain]]` each, BIRD one `ipv4 table`
 //! each (its channels point at it). FRR without zebra, GoBGP and OpenBGPD on Linux have no
 //! comparable per-circuit table, so a topology with more than one domain is refused for them.
+//!
+//! IPv6 (`--ipv6`) rides on sessions of its own: every sender and monitor with IPv6 routes
+//! gets a second peer at an IPv6 address, configured for IPv6 unicast only (MP-BGP, RFC
+//! 4760), next to its IPv4-only session — the same semantics on every target, with the
+//! IPv6 next hop being the session's own address.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -95,6 +100,9 @@ pub struct Topology {
     pub sender_side: Ipv4Addr,
     /// The target's address toward the monitors.
     pub monitor_side: Ipv4Addr,
+    /// The target's IPv6 addresses toward the senders and the monitors (used by IPv6 peers).
+    pub sender_side6: Ipv6Addr,
+    pub monitor_side6: Ipv6Addr,
     pub hold_time: u16,
     pub domains: Vec<Domain>,
 }
@@ -108,19 +116,31 @@ pub struct Domain {
 #[derive(Debug, Clone)]
 pub struct Peer {
     pub name: String,
-    pub address: Ipv4Addr,
+    /// An IPv6 address makes an IPv6-unicast-only session; an IPv4 one, IPv4 unicast only.
+    pub address: IpAddr,
     pub asn: u32,
     /// A monitor (next-hop-self applies toward it) rather than a sender.
     pub monitor: bool,
 }
 
+impl Peer {
+    fn v6(&self) -> bool {
+        self.address.is_ipv6()
+    }
+}
+
 impl Topology {
-    fn local(&self, p: &Peer) -> Ipv4Addr {
-        if p.monitor {
-            self.monitor_side
-        } else {
-            self.sender_side
+    fn local(&self, p: &Peer) -> IpAddr {
+        match (p.monitor, p.v6()) {
+            (true, false) => self.monitor_side.into(),
+            (false, false) => self.sender_side.into(),
+            (true, true) => self.monitor_side6.into(),
+            (false, true) => self.sender_side6.into(),
         }
+    }
+
+    fn has_v6(&self) -> bool {
+        self.peers().any(Peer::v6)
     }
 
     fn peers(&self) -> impl Iterator<Item = &Peer> {
@@ -341,12 +361,13 @@ pub fn causeway_config(t: &Topology) -> String {
         for p in &d.peers {
             c.push_str(&format!(
                 "\n[[domain.peer]]\nname = \"{}\"\naddress = \"{}\"\nlocal_address = \"{}\"\n\
-                 remote_as = {}\npassive = true\nhold_time = {}\nfamilies = [\"ipv4\"]\n",
+                 remote_as = {}\npassive = true\nhold_time = {}\nfamilies = [\"{}\"]\n",
                 p.name,
                 p.address,
                 t.local(p),
                 p.asn,
-                t.hold_time
+                t.hold_time,
+                if p.v6() { "ipv6" } else { "ipv4" }
             ));
         }
     }
@@ -362,6 +383,9 @@ pub fn bird_config(t: &Topology) -> String {
     for (i, d) in t.domains.iter().enumerate() {
         if tables {
             c.push_str(&format!("ipv4 table t{i};\n"));
+            if d.peers.iter().any(Peer::v6) {
+                c.push_str(&format!("ipv6 table t{i}_6;\n"));
+            }
         }
         for (j, p) in d.peers.iter().enumerate() {
             c.push_str(&format!(
@@ -372,9 +396,14 @@ pub fn bird_config(t: &Topology) -> String {
                 p.asn,
                 t.hold_time
             ));
-            c.push_str("  ipv4 {\n");
+            let (channel, table) = if p.v6() {
+                ("ipv6", format!("t{i}_6"))
+            } else {
+                ("ipv4", format!("t{i}"))
+            };
+            c.push_str(&format!("  {channel} {{\n"));
             if tables {
-                c.push_str(&format!("    table t{i};\n"));
+                c.push_str(&format!("    table {table};\n"));
             }
             c.push_str("    import all;\n    export all;\n");
             if p.monitor {
@@ -405,14 +434,29 @@ pub fn frr_config(t: &Topology) -> String {
             t.hold_time
         ));
     }
-    c.push_str(" address-family ipv4 unicast\n");
-    for p in t.peers() {
-        c.push_str(&format!("  neighbor {} activate\n", p.address));
-        if p.monitor {
-            c.push_str(&format!("  neighbor {} next-hop-self\n", p.address));
+    let families: &[(&str, bool)] = if t.has_v6() {
+        &[("ipv4", false), ("ipv6", true)]
+    } else {
+        &[("ipv4", false)]
+    };
+    for (afi, v6) in families {
+        c.push_str(&format!(" address-family {afi} unicast\n"));
+        for p in t.peers() {
+            if p.v6() != *v6 {
+                // `bgp default ipv4-unicast` activates every neighbour for IPv4.
+                if !v6 {
+                    c.push_str(&format!("  no neighbor {} activate\n", p.address));
+                }
+                continue;
+            }
+            c.push_str(&format!("  neighbor {} activate\n", p.address));
+            if p.monitor {
+                c.push_str(&format!("  neighbor {} next-hop-self\n", p.address));
+            }
         }
+        c.push_str(" exit-address-family\n");
     }
-    c.push_str(" exit-address-family\n!\n");
+    c.push_str("!\n");
     c
 }
 
@@ -426,12 +470,13 @@ pub fn gobgp_config(t: &Topology) -> String {
             "\n[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"{}\"\n    peer-as = {}\n\
              \x20 [neighbors.timers.config]\n    hold-time = {}\n    keepalive-interval = {}\n\
              \x20 [neighbors.transport.config]\n    local-address = \"{}\"\n    passive-mode = true\n\
-             \x20 [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"ipv4-unicast\"\n",
+             \x20 [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"{}-unicast\"\n",
             p.address,
             p.asn,
             t.hold_time,
             (t.hold_time / 3).max(1),
-            t.local(p)
+            t.local(p),
+            if p.v6() { "ipv6" } else { "ipv4" }
         ));
     }
     c
@@ -442,6 +487,12 @@ pub fn openbgpd_config(t: &Topology, socket: &str) -> String {
         "AS {}\nrouter-id {}\nsocket \"{socket}\"\nfib-update no\nlisten on {}\nlisten on {}\n",
         t.target_as, t.sender_side, t.sender_side, t.monitor_side
     );
+    if t.has_v6() {
+        c.push_str(&format!(
+            "listen on {}\nlisten on {}\n",
+            t.sender_side6, t.monitor_side6
+        ));
+    }
     for p in t.peers() {
         c.push_str(&format!(
             "neighbor {} {{\n  remote-as {}\n  local-address {}\n  passive\n  holdtime {}\n",
@@ -450,6 +501,9 @@ pub fn openbgpd_config(t: &Topology, socket: &str) -> String {
             t.local(p),
             t.hold_time
         ));
+        if p.v6() {
+            c.push_str("  announce IPv4 none\n  announce IPv6 unicast\n");
+        }
         if p.monitor {
             c.push_str("  set nexthop self\n");
         }
