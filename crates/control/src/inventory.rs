@@ -121,6 +121,13 @@ impl Default for Inventory {
 
 const ENCAPSULATIONS: [&str; 3] = ["untagged", "dot1q", "qinq"];
 
+/// An edge's name becomes part of network namespace and record names.
+fn valid_edge_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 20
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
 impl Inventory {
     pub fn load(path: &std::path::Path) -> Result<Inventory, InventoryError> {
         let p = path.display().to_string();
@@ -145,12 +152,7 @@ impl Inventory {
                 return bad(format!("location {:?} is listed twice", l.name));
             }
             for e in [&l.primary, &l.secondary] {
-                let valid_name = !e.name.is_empty()
-                    && e.name.len() <= 20
-                    && e.name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-');
-                if !valid_name {
+                if !valid_edge_name(&e.name) {
                     return bad(format!(
                         "edge name {:?}: use 1-20 letters, digits or '-' (it names network namespaces)",
                         e.name
@@ -185,12 +187,7 @@ impl Inventory {
             }
         }
         if let Some(g) = &self.gateway {
-            let valid_name = !g.name.is_empty()
-                && g.name.len() <= 20
-                && g.name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-');
-            if !valid_name {
+            if !valid_edge_name(&g.name) {
                 return bad(format!(
                     "gateway host name {:?}: use 1-20 letters, digits or '-'",
                     g.name

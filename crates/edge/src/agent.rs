@@ -71,28 +71,40 @@ const GATEWAY_PORT_IF: &str = "gw0";
 /// The fabric bridge port of one edge's link to a virtual network: unique per edge and
 /// circuit on a host (15 characters at most).
 fn fabric_port(edge: &str, service_key: &str) -> String {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in edge.bytes() {
-        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
-    }
     format!(
         "e{:04x}{}",
-        h & 0xffff,
+        short_hash(edge),
         &service_key[..service_key.len().min(8)]
     )
 }
 
-/// An edge's session with a virtual network's gateway: it sends the gateway the
-/// customer's routes (with the link's drain prepends), never the virtual network's own.
-fn fabric_peer(c: &CircuitDesired, v: &VnetLink) -> PeerConfig {
+/// A stable 16-bit digest (FNV-1a) that tells hosts or edges apart in interface and
+/// namespace names.
+fn short_hash(s: &str) -> u16 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in s.bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    (h & 0xffff) as u16
+}
+
+/// A BGP session on a fabric segment (edge ↔ gateway): IPv4, no MD5 or BFD (the segment
+/// is the provider's own), a short hold time and a one-second connect retry.
+fn fabric_session(
+    name: String,
+    address: std::net::Ipv4Addr,
+    local: std::net::Ipv4Addr,
+    remote_as: u32,
+    export: ExportName,
+) -> PeerConfig {
     PeerConfig {
-        name: format!("gateway-{}", &v.ifname[2..]),
-        address: IpAddr::V4(v.fabric.gateway),
-        local_address: Some(IpAddr::V4(v.local)),
-        remote_as: v.fabric.gateway_as,
+        name,
+        address: IpAddr::V4(address),
+        local_address: Some(IpAddr::V4(local)),
+        remote_as,
         md5_key: None,
         max_prefixes: MaxPrefixes::default(),
-        prepend: c.prepend,
+        prepend: 0,
         passive: false,
         shutdown: false,
         bfd: None,
@@ -100,7 +112,22 @@ fn fabric_peer(c: &CircuitDesired, v: &VnetLink) -> PeerConfig {
         connect_retry: 1,
         families: vec![FamilyName::Ipv4],
         weight: 0,
-        export: ExportName::Learned,
+        export,
+    }
+}
+
+/// An edge's session with a virtual network's gateway: it sends the gateway the
+/// customer's routes (with the link's drain prepends), never the virtual network's own.
+fn fabric_peer(c: &CircuitDesired, v: &VnetLink) -> PeerConfig {
+    PeerConfig {
+        prepend: c.prepend,
+        ..fabric_session(
+            format!("gateway-{}", &v.ifname[2..]),
+            v.fabric.gateway,
+            v.local,
+            v.fabric.gateway_as,
+            ExportName::Learned,
+        )
     }
 }
 
@@ -109,13 +136,7 @@ fn fabric_peer(c: &CircuitDesired, v: &VnetLink) -> PeerConfig {
 /// every member is on this host and they share the segment's namespace.
 fn fabric_namespace(f: &api::Fabric, endpoint: Option<&FabricEndpoint>) -> String {
     match endpoint {
-        Some(e) => {
-            let mut h: u32 = 0x811c_9dc5;
-            for b in e.address.to_string().bytes() {
-                h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
-            }
-            format!("{}-{:04x}", f.namespace, h & 0xffff)
-        }
+        Some(e) => format!("{}-{:04x}", f.namespace, short_hash(&e.address.to_string())),
         None => f.namespace.clone(),
     }
 }
@@ -652,26 +673,19 @@ impl Agent {
                     .peers
                     .iter()
                     .map(|p| PeerConfig {
-                        name: format!(
-                            "{}-{}",
-                            &p.service_key[..p.service_key.len().min(8)],
-                            p.role.as_str()
-                        ),
-                        address: IpAddr::V4(p.address),
-                        local_address: Some(IpAddr::V4(g.fabric.gateway)),
-                        remote_as: p.remote_as,
-                        md5_key: None,
-                        max_prefixes: MaxPrefixes::default(),
-                        prepend: 0,
-                        passive: false,
-                        shutdown: false,
-                        bfd: None,
-                        hold_time: FABRIC_HOLD_TIME,
-                        connect_retry: 1,
-                        families: vec![FamilyName::Ipv4],
                         weight: p.weight,
-                        // The gateway only learns: the edges know the virtual network.
-                        export: ExportName::None,
+                        ..fabric_session(
+                            format!(
+                                "{}-{}",
+                                &p.service_key[..p.service_key.len().min(8)],
+                                p.role.as_str()
+                            ),
+                            p.address,
+                            g.fabric.gateway,
+                            p.remote_as,
+                            // The gateway only learns: the edges know the virtual network.
+                            ExportName::None,
+                        )
                     })
                     .collect(),
                 local_as: Some(g.fabric.gateway_as),

@@ -20,18 +20,28 @@ type R<T> = Result<T, LabError>;
 
 /// Runs `ip ARGS`; the error names the command and its stderr.
 fn ip(args: &[&str]) -> R<String> {
-    let out = Command::new("ip")
+    iproute2("ip", args)
+}
+
+/// Runs `bridge ARGS` (iproute2's bridge tool).
+fn bridge_cmd(args: &[&str]) -> R<String> {
+    iproute2("bridge", args)
+}
+
+fn iproute2(program: &str, args: &[&str]) -> R<String> {
+    let command = || format!("{program} {}", args.join(" "));
+    let out = Command::new(program)
         .args(args)
         .output()
         .map_err(|e| LabError {
-            command: format!("ip {}", args.join(" ")),
-            message: format!("cannot run ip: {e}"),
+            command: command(),
+            message: format!("cannot run {program}: {e}"),
         })?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
         Err(LabError {
-            command: format!("ip {}", args.join(" ")),
+            command: command(),
             message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
         })
     }
@@ -273,25 +283,6 @@ pub fn ensure_vxlan(
         }
     }
     Ok(())
-}
-
-/// Runs `bridge ARGS` (iproute2's bridge tool).
-fn bridge_cmd(args: &[&str]) -> R<String> {
-    let out = Command::new("bridge")
-        .args(args)
-        .output()
-        .map_err(|e| LabError {
-            command: format!("bridge {}", args.join(" ")),
-            message: format!("cannot run bridge: {e}"),
-        })?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(LabError {
-            command: format!("bridge {}", args.join(" ")),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        })
-    }
 }
 
 /// The ports of a bridge.
