@@ -254,6 +254,11 @@ impl Session {
         self.established.is_some()
     }
 
+    /// Administratively down (ManualStop): the session is not expected to come up.
+    pub fn is_admin_down(&self) -> bool {
+        self.admin_down
+    }
+
     /// Whether an incoming connection would be accepted now (§8.2.2: Idle refuses all).
     pub fn accepts_incoming(&self) -> bool {
         !self.admin_down

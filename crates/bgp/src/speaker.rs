@@ -242,6 +242,18 @@ impl Speaker {
         }
     }
 
+    /// Whether every peer that is meant to be up is Established and has sent End-of-RIB
+    /// for each negotiated family: the table is as complete as it will get (a FIB can drop
+    /// what an earlier run left behind). False while any such peer is down.
+    pub fn initial_tables_complete(&self) -> bool {
+        self.peers.iter().flatten().all(|p| {
+            p.session.is_admin_down()
+                || p.session
+                    .negotiated()
+                    .is_some_and(|n| n.families.iter().all(|f| p.end_of_rib[family_index(*f)]))
+        })
+    }
+
     /// Starts tracking FIB changes: from now on [`Speaker::take_fib_changes`] reports every
     /// prefix whose equal-cost next hops change (at first, every learned prefix).
     pub fn enable_fib(&mut self) {

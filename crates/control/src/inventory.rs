@@ -186,13 +186,13 @@ impl Inventory {
                 }
             }
         }
-        if let Some(g) = &self.gateway {
-            if !valid_edge_name(&g.name) {
-                return bad(format!(
-                    "gateway host name {:?}: use 1-20 letters, digits or '-'",
-                    g.name
-                ));
-            }
+        if let Some(g) = &self.gateway
+            && !valid_edge_name(&g.name)
+        {
+            return bad(format!(
+                "gateway host name {:?}: use 1-20 letters, digits or '-'",
+                g.name
+            ));
         }
         Ok(())
     }

@@ -232,6 +232,10 @@ impl Domain {
             }
             self.contained(|d| {
                 d.program_fib();
+                if !d.fib_synced && d.fib.is_some() && d.speaker.initial_tables_complete() {
+                    // Every session re-announced its table: what is left is stale.
+                    d.fib_sync();
+                }
                 let out = d.speaker.flush();
                 d.execute(out);
                 false

@@ -1460,3 +1460,27 @@ fn only_the_families_the_restarting_peer_preserves_are_kept() {
         Duration::from_secs(u64::from(GR_RESTART_TIME))
     )));
 }
+
+#[test]
+fn the_initial_tables_are_complete_once_every_live_peer_sent_end_of_rib() {
+    let (mut net, a, b) = a_and_b();
+    assert!(!net.sp.initial_tables_complete());
+    for f in [Family::Ipv4Unicast, Family::Ipv6Unicast] {
+        net.from(a, end_of_rib(f));
+    }
+    assert!(!net.sp.initial_tables_complete(), "B has not finished");
+    net.from(b, end_of_rib(Family::Ipv4Unicast));
+    assert!(
+        !net.sp.initial_tables_complete(),
+        "B's IPv6 table is missing"
+    );
+    net.from(b, end_of_rib(Family::Ipv6Unicast));
+    assert!(net.sp.initial_tables_complete());
+    // A peer that is down and meant to be up keeps the table incomplete; one shut down
+    // administratively does not.
+    net.event(b, Event::TcpClosed(OUT));
+    assert!(!net.sp.initial_tables_complete());
+    let out = net.sp.set_admin_down(b, true, "maintenance");
+    drop(out);
+    assert!(net.sp.initial_tables_complete());
+}
