@@ -305,43 +305,49 @@ impl Rib {
     ) -> (Vec<BestChange>, [usize; 2]) {
         let mut changes = Vec::new();
         let mut removed = [0usize; 2];
-        let keep_v4 = families.contains(&Family::Ipv4Unicast);
-        let keep_v6 = families.contains(&Family::Ipv6Unicast);
-        if keep_v4 {
-            mark_map(&mut self.v4, peer);
-        } else {
-            let pool = &mut self.pool;
-            remove_from_map(
-                &mut self.v4,
-                pool,
-                Prefix::V4,
-                peer,
-                false,
-                ranks,
-                &mut changes,
-                &mut removed[0],
-            );
-        }
-        if keep_v6 {
-            mark_map(&mut self.v6, peer);
-        } else {
-            let pool = &mut self.pool;
-            remove_from_map(
-                &mut self.v6,
-                pool,
-                Prefix::V6,
-                peer,
-                false,
-                ranks,
-                &mut changes,
-                &mut removed[1],
-            );
-        }
+        let keep = |f| families.contains(&f);
+        let pool = &mut self.pool;
+        stale_or_remove(
+            &mut self.v4,
+            pool,
+            Prefix::V4,
+            peer,
+            keep(Family::Ipv4Unicast),
+            ranks,
+            &mut changes,
+            &mut removed[0],
+        );
+        stale_or_remove(
+            &mut self.v6,
+            pool,
+            Prefix::V6,
+            peer,
+            keep(Family::Ipv6Unicast),
+            ranks,
+            &mut changes,
+            &mut removed[1],
+        );
         (changes, removed)
     }
 }
 
-fn mark_map<K>(map: &mut HashMap<K, Destination>, peer: PeerIdx) {
+/// One family of [`Rib::mark_stale`]: `peer`'s paths marked stale when the family is kept,
+/// else removed.
+#[allow(clippy::too_many_arguments)]
+fn stale_or_remove<K: Hash + Eq + Copy>(
+    map: &mut HashMap<K, Destination>,
+    pool: &mut AttrPool,
+    wrap: fn(K) -> Prefix,
+    peer: PeerIdx,
+    keep: bool,
+    ranks: &dyn Fn(PeerIdx) -> Option<PeerRank>,
+    changes: &mut Vec<BestChange>,
+    removed: &mut usize,
+) {
+    if !keep {
+        remove_from_map(map, pool, wrap, peer, false, ranks, changes, removed);
+        return;
+    }
     for d in map.values_mut() {
         for p in d.paths.iter_mut().filter(|p| p.peer == peer) {
             p.stale = true;
