@@ -8,11 +8,15 @@
 //! (`routeTables`, `arpTables`, `stats`, …) answer from.
 //!
 //! Serialized as JSON over `GET /edge/v1/{edge}/desired` and `PUT /edge/v1/{edge}/report`.
+//!
+//! [`arm`] holds the other contract: the typed Azure Resource Manager bodies the control plane
+//! serves to the Azure SDKs, the az CLI and Terraform (and their OpenAPI schemas).
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use serde::{Deserialize, Serialize};
 
+pub mod arm;
 pub mod metrics;
 
 /// Which link of a circuit an edge carries.

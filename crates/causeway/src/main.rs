@@ -58,6 +58,11 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8443")]
     listen: SocketAddr,
+    /// The URL clients reach this server at (`https://host[:port]`): every operation and
+    /// nextLink URL is built from it, never from a request's Host header. Default: the
+    /// listen address.
+    #[arg(long)]
+    public_url: Option<String>,
     /// Where the store, the certificate and admin.token live (default: the XDG data dir).
     #[arg(long, env = "CAUSEWAY_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -223,6 +228,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         http: args.http,
         catalog: args.catalog,
         inventory: args.inventory,
+        public_url: args.public_url,
         local_as: args.local_as,
         bfd: (args.bfd_interval_ms.is_some() || args.bfd_multiplier.is_some()).then(|| {
             let d = api::BfdTimers::default();
@@ -270,9 +276,15 @@ fn token(command: TokenCommand, data_dir: Option<PathBuf>) -> anyhow::Result<()>
         } => {
             let principal = match (admin, customer.is_empty(), provider, edge) {
                 (true, true, None, None) => Principal::Admin,
-                (false, false, None, None) => Principal::Customer {
-                    subscriptions: customer,
-                },
+                (false, false, None, None) => {
+                    for sub in &customer {
+                        control::arm::id::check_subscription(sub)
+                            .map_err(|e| anyhow::anyhow!("--customer {sub:?}: {}", e.message))?;
+                    }
+                    Principal::Customer {
+                        subscriptions: customer,
+                    }
+                }
                 (false, true, Some(name), None) => Principal::Provider { name },
                 (false, true, None, Some(name)) => Principal::Edge { name },
                 _ => bail!(
@@ -285,7 +297,7 @@ fn token(command: TokenCommand, data_dir: Option<PathBuf>) -> anyhow::Result<()>
         }
         TokenCommand::List => {
             println!("{:<14} {:<8} {:<26} PRINCIPAL", "ID", "STATE", "CREATED");
-            for t in store.tokens()? {
+            for t in control::store::Read::tokens(&store)? {
                 println!(
                     "{:<14} {:<8} {:<26} {}",
                     t.id,

@@ -6,7 +6,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::store::{Store, StoreError, TokenRecord};
+use crate::store::{Read, Store, StoreError, TokenRecord};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
@@ -71,6 +71,16 @@ impl Principal {
         }
     }
 
+    /// What kind of principal this is (named in authorization errors).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Principal::Admin => "admin",
+            Principal::Customer { .. } => "customer",
+            Principal::Provider { .. } => "provider",
+            Principal::Edge { .. } => "edge",
+        }
+    }
+
     /// Whether this principal may act as edge `edge`.
     pub fn is_edge(&self, edge: &str) -> bool {
         match self {
@@ -128,7 +138,7 @@ pub fn create_token(
 }
 
 /// The principal a bearer secret stands for, if it is known and not revoked.
-pub fn authenticate(store: &Store, secret: &str) -> Result<Option<Principal>, StoreError> {
+pub fn authenticate(store: &impl Read, secret: &str) -> Result<Option<Principal>, StoreError> {
     let Some(t) = store.token_by_hash(&hash_token(secret))? else {
         return Ok(None);
     };

@@ -15,16 +15,17 @@ use api::{
     Attachment, CircuitDesired, CircuitReport, EdgeDesired, EdgeReport, Encapsulation,
     GatewayDesired, GatewayPeer, LinkAddresses, PeeringDesired, Role, VnetLink,
 };
-use axum::http::StatusCode;
 use ipnet::{Ipv4Net, Ipv6Net};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use crate::arm::{Action, ArmError, Device};
-use crate::cloud::GatewayFabric;
+use crate::arm::{ArmError, Status};
 use crate::inventory::{EdgePlace, Inventory};
 use crate::model::{AZURE_ASN, Circuit, Peering};
+use crate::resources::diagnostics::{Action, Device};
+use crate::resources::gateways::{GatewayFabric, PRIVATE_PEERING};
 use crate::service::Service;
+use crate::store::{ALL_TARGET, GATEWAYS_TARGET, Read};
 
 /// A report older than this is treated as missing (the edge is down).
 pub const REPORT_TTL: Duration = Duration::from_secs(15);
@@ -40,6 +41,27 @@ pub struct EdgeHub {
     pub instance: String,
     generation: watch::Sender<u64>,
     reports: Mutex<HashMap<String, (EdgeReport, Instant)>>,
+    /// The circuits of each peering location an edge asked about, kept current from the
+    /// store's change log.
+    desired: Mutex<DesiredCache>,
+}
+
+/// One circuit as its edges need it: the record, what it advertises, and the fabrics of the
+/// gateways connected to it (tunnel endpoints filled in).
+#[derive(Debug, Clone)]
+struct Entry {
+    circuit: Circuit,
+    advertise: Vec<String>,
+    fabrics: Vec<GatewayFabric>,
+}
+
+/// Desired state per peering location, recomputed only for the circuits a change touched.
+#[derive(Debug, Default)]
+struct DesiredCache {
+    /// The store generation the cache reflects.
+    generation: u64,
+    /// Loaded locations (lower case): circuit id (lower case) → entry, in id order.
+    locations: HashMap<String, std::collections::BTreeMap<String, Entry>>,
 }
 
 impl EdgeHub {
@@ -51,6 +73,7 @@ impl EdgeHub {
             instance,
             generation: watch::Sender::new(generation),
             reports: Mutex::new(HashMap::new()),
+            desired: Mutex::new(DesiredCache::default()),
         }
     }
 
@@ -187,7 +210,7 @@ pub fn customer_namespace(service_key: &str, role: Role) -> String {
 impl Service {
     /// Publishes the store's generation to the edges (after a committed change).
     pub(crate) fn publish_generation(&self) {
-        let g = self.with_store(|s| s.generation()).unwrap_or(0);
+        let g = self.read(|s| s.generation()).unwrap_or(0);
         self.edges.publish(g);
     }
 
@@ -196,46 +219,36 @@ impl Service {
         let inventory = self.edges.inventory();
         if !inventory.knows(edge) {
             return Err(ArmError::new(
-                StatusCode::NOT_FOUND,
+                Status::NotFound,
                 "EdgeNotFound",
                 format!("No edge named '{edge}' in the inventory."),
             ));
         }
         let place = inventory.place(edge);
-        let (generation, all) = self.with_store(|s| -> Result<_, crate::store::StoreError> {
-            Ok((s.generation()?, s.all_circuits()?))
-        })?;
-        let mut fabrics = if inventory.gateway.is_some() {
-            self.gateway_fabrics()?
-        } else {
-            Vec::new()
-        };
-        for f in &mut fabrics {
-            f.fabric.vteps = fabric_vteps(f, &all, &inventory);
-        }
+        let mut cache = self.edges.desired.lock().unwrap_or_else(|e| e.into_inner());
+        self.read(|st| self.refresh(st, &mut cache, &inventory))?;
+        let generation = cache.generation;
         let circuits = match &place {
-            Some(place) => all
-                .iter()
-                .filter(|c| {
-                    c.provider
-                        .peering_location
-                        .eq_ignore_ascii_case(&place.location.name)
-                        && c.provisioned()
-                        && !c.peerings.is_empty()
-                })
-                .filter_map(|c| {
-                    let mut d = circuit_desired(c, place, self.advertised_prefixes(c))?;
-                    d.vnets = vnet_links(c, place.role, &fabrics);
-                    Some(d)
-                })
-                .collect(),
+            Some(place) => {
+                let key = place.location.name.to_ascii_lowercase();
+                if !cache.locations.contains_key(&key) {
+                    let loaded = self.read(|st| load_location(st, &key, &inventory))?;
+                    cache.locations.insert(key.clone(), loaded);
+                }
+                cache.locations[&key]
+                    .values()
+                    .filter_map(|e| {
+                        let mut d = circuit_desired(&e.circuit, place, e.advertise.clone())?;
+                        d.vnets = vnet_links(&e.circuit, place.role, &e.fabrics);
+                        Some(d)
+                    })
+                    .collect()
+            }
             None => Vec::new(),
         };
+        drop(cache);
         let gateways = if inventory.is_gateway_host(edge) {
-            fabrics
-                .iter()
-                .map(|f| gateway_desired(f, &all, self.edges.local_as))
-                .collect()
+            self.read(|st| gateways_desired(st, &inventory, self.edges.local_as))?
         } else {
             Vec::new()
         };
@@ -256,20 +269,64 @@ impl Service {
         })
     }
 
+    /// Brings the cache up to the store's generation: only the circuits the change log
+    /// names are reloaded; everything when the log does not reach back far enough.
+    fn refresh(
+        &self,
+        st: &impl Read,
+        cache: &mut DesiredCache,
+        inventory: &Inventory,
+    ) -> Result<(), ArmError> {
+        let now = st.generation()?;
+        if now == cache.generation {
+            return Ok(());
+        }
+        let changes = st.changes_since(cache.generation)?;
+        let targets: Vec<String> = match changes {
+            None => vec![ALL_TARGET.to_owned()],
+            Some(c) => c.into_iter().map(|(_, t)| t).collect(),
+        };
+        if targets.iter().any(|t| t == ALL_TARGET) {
+            cache.locations.clear();
+        } else {
+            let mut seen = std::collections::HashSet::new();
+            for t in targets.iter().filter(|t| *t != GATEWAYS_TARGET) {
+                if !seen.insert(t.clone()) {
+                    continue;
+                }
+                for entries in cache.locations.values_mut() {
+                    entries.remove(t);
+                }
+                let Some(c) = crate::resources::load::<Circuit>(st, t)? else {
+                    continue;
+                };
+                let key = c.provider.peering_location.to_ascii_lowercase();
+                if let Some(entries) = cache.locations.get_mut(&key)
+                    && let Some(e) = entry(st, c, inventory)?
+                {
+                    entries.insert(t.clone(), e);
+                }
+            }
+        }
+        cache.generation = now;
+        Ok(())
+    }
+
     /// Prefixes the cloud side advertises to this circuit's customer: the address space of
-    /// every virtual network connected to it ([`crate::cloud`]), on both links.
+    /// every virtual network connected to it, on both links.
     pub fn advertised_prefixes(&self, c: &Circuit) -> Vec<String> {
-        self.connected_prefixes(c).unwrap_or_else(|e| {
-            tracing::error!("advertised prefixes of {}: {e}", c.id());
-            Vec::new()
-        })
+        self.read(|st| crate::resources::connections::connected_prefixes(st, c))
+            .unwrap_or_else(|e| {
+                tracing::error!("advertised prefixes of {}: {e}", c.id());
+                Vec::new()
+            })
     }
 
     /// Stores an edge's report; it must name an edge of the inventory.
     pub fn edge_report(&self, edge: &str, report: EdgeReport) -> Result<(), ArmError> {
         if !self.edges.inventory().knows(edge) {
             return Err(ArmError::new(
-                StatusCode::NOT_FOUND,
+                Status::NotFound,
                 "EdgeNotFound",
                 format!("No edge named '{edge}' in the inventory."),
             ));
@@ -282,6 +339,12 @@ impl Service {
     pub fn set_inventory(&self, inventory: Inventory) -> Result<(), ArmError> {
         let json = serde_json::to_string(&inventory).map_err(|_| ArmError::internal())?;
         self.with_store(|s| s.set_meta("inventory", &json))?;
+        self.edges
+            .desired
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .locations
+            .clear();
         *self
             .edges
             .inventory
@@ -293,20 +356,21 @@ impl Service {
 
     /// Sets the drain prepend of one link of a circuit (0 removes it).
     pub fn set_drain(&self, service_key: &str, link: &str, prepend: u8) -> Result<(), ArmError> {
-        self.with_store(|s| -> Result<(), ArmError> {
-            let mut c = s
-                .circuit_by_service_key(service_key)?
-                .ok_or_else(|| ArmError::not_found("circuits", service_key))?;
+        self.write(|tx| {
+            let not_found = || ArmError::not_found("circuits", service_key);
+            let id = tx
+                .unique("serviceKey", service_key)?
+                .ok_or_else(not_found)?;
+            let mut c: Circuit = crate::resources::load(tx, &id)?.ok_or_else(not_found)?;
             if prepend == 0 {
                 c.drain.remove(link);
             } else {
                 c.drain.insert(link.to_owned(), prepend);
             }
-            s.put_circuit(&c, None)?;
+            crate::resources::put(tx, &c)?;
+            tx.touch(&id);
             Ok(())
-        })?;
-        self.publish_generation();
-        Ok(())
+        })
     }
 
     /// The edge carrying one link of a circuit.
@@ -491,7 +555,49 @@ fn format_duration(secs: u64) -> String {
 
 /// A circuit carries private peering traffic to the virtual networks connected to it.
 fn reaches_vnets(c: &Circuit) -> bool {
-    c.provisioned() && c.peering(crate::cloud::PRIVATE_PEERING).is_some()
+    c.provisioned() && c.peering(PRIVATE_PEERING).is_some()
+}
+
+/// Whether the edges run a circuit at all.
+fn runs(c: &Circuit) -> bool {
+    c.provisioned() && !c.peerings.is_empty()
+}
+
+/// A circuit's cache entry, if its edges run it.
+fn entry(st: &impl Read, c: Circuit, inventory: &Inventory) -> Result<Option<Entry>, ArmError> {
+    if !runs(&c) {
+        return Ok(None);
+    }
+    let advertise = crate::resources::connections::connected_prefixes(st, &c)?;
+    let mut fabrics = if inventory.gateway.is_some() {
+        crate::resources::gateways::fabrics_of_circuit(st, &c)?
+    } else {
+        Vec::new()
+    };
+    for f in &mut fabrics {
+        f.fabric.vteps = fabric_vteps(st, f, inventory)?;
+    }
+    Ok(Some(Entry {
+        circuit: c,
+        advertise,
+        fabrics,
+    }))
+}
+
+/// Every running circuit of a peering location.
+fn load_location(
+    st: &impl Read,
+    location: &str,
+    inventory: &Inventory,
+) -> Result<std::collections::BTreeMap<String, Entry>, ArmError> {
+    let mut out = std::collections::BTreeMap::new();
+    for c in crate::resources::referrers::<Circuit>(st, "location", location)? {
+        let id = c.id().to_ascii_lowercase();
+        if let Some(e) = entry(st, c, inventory)? {
+            out.insert(id, e);
+        }
+    }
+    Ok(out)
 }
 
 /// The virtual networks one link of a circuit reaches over the fabric.
@@ -502,12 +608,12 @@ fn vnet_links(c: &Circuit, role: Role, fabrics: &[GatewayFabric]) -> Vec<VnetLin
     fabrics
         .iter()
         .filter_map(|f| {
-            let (_, primary, secondary) = f.connects(c)?;
+            let l = f.connects(c)?;
             Some(VnetLink {
                 fabric: f.fabric.clone(),
                 local: match role {
-                    Role::Primary => primary,
-                    Role::Secondary => secondary,
+                    Role::Primary => l.primary,
+                    Role::Secondary => l.secondary,
                 },
                 ifname: format!("vn{}", &f.namespace[4..]),
                 prefixes: f.vnet_prefixes.clone(),
@@ -516,15 +622,29 @@ fn vnet_links(c: &Circuit, role: Role, fabrics: &[GatewayFabric]) -> Vec<VnetLin
         .collect()
 }
 
+/// The circuits connected to a fabric, as stored.
+fn linked_circuits(st: &impl Read, f: &GatewayFabric) -> Result<Vec<Circuit>, ArmError> {
+    let mut out = Vec::new();
+    for l in &f.links {
+        let id = l.circuit.id(crate::resources::circuits::KIND);
+        out.extend(crate::resources::load::<Circuit>(st, &id)?);
+    }
+    Ok(out)
+}
+
 /// The tunnel endpoints of a fabric segment's member hosts: the gateway host and both edges
 /// of every connected circuit's location (only those that have one), sorted.
-fn fabric_vteps(f: &GatewayFabric, circuits: &[Circuit], inventory: &Inventory) -> Vec<IpAddr> {
+fn fabric_vteps(
+    st: &impl Read,
+    f: &GatewayFabric,
+    inventory: &Inventory,
+) -> Result<Vec<IpAddr>, ArmError> {
     let mut vteps: Vec<IpAddr> = inventory
         .gateway
         .iter()
         .filter_map(|g| g.fabric.as_ref().map(|e| e.address))
         .collect();
-    for c in circuits.iter().filter(|c| f.connects(c).is_some()) {
+    for c in linked_circuits(st, f)? {
         if let Some(l) = inventory.location(&c.provider.peering_location) {
             for e in [&l.primary, &l.secondary] {
                 vteps.extend(e.fabric.as_ref().map(|e| e.address));
@@ -533,33 +653,42 @@ fn fabric_vteps(f: &GatewayFabric, circuits: &[Circuit], inventory: &Inventory) 
     }
     vteps.sort();
     vteps.dedup();
-    vteps
+    Ok(vteps)
 }
 
-/// A gateway and the edges of every circuit connected to it.
-fn gateway_desired(f: &GatewayFabric, circuits: &[Circuit], edge_as: u32) -> GatewayDesired {
-    let mut peers = Vec::new();
-    for c in circuits.iter().filter(|c| reaches_vnets(c)) {
-        let Some((weight, primary, secondary)) = f.connects(c) else {
-            continue;
-        };
-        for (role, address) in [(Role::Primary, primary), (Role::Secondary, secondary)] {
-            peers.push(GatewayPeer {
-                address,
-                remote_as: edge_as,
-                weight,
-                service_key: c.service_key.clone(),
-                role,
-            });
+/// Every gateway and the edges of every circuit connected to it (the gateway host's part).
+fn gateways_desired(
+    st: &impl Read,
+    inventory: &Inventory,
+    edge_as: u32,
+) -> Result<Vec<GatewayDesired>, ArmError> {
+    let mut out = Vec::new();
+    for mut f in crate::resources::gateways::all_fabrics(st)? {
+        f.fabric.vteps = fabric_vteps(st, &f, inventory)?;
+        let mut peers = Vec::new();
+        for c in linked_circuits(st, &f)?.iter().filter(|c| reaches_vnets(c)) {
+            let Some(l) = f.connects(c) else {
+                continue;
+            };
+            for (role, address) in [(Role::Primary, l.primary), (Role::Secondary, l.secondary)] {
+                peers.push(GatewayPeer {
+                    address,
+                    remote_as: edge_as,
+                    weight: l.weight,
+                    service_key: c.service_key.clone(),
+                    role,
+                });
+            }
         }
+        out.push(GatewayDesired {
+            id: f.id.clone(),
+            namespace: f.namespace.clone(),
+            fabric: f.fabric.clone(),
+            host_addresses: f.host_addresses.clone(),
+            peers,
+        });
     }
-    GatewayDesired {
-        id: f.id.clone(),
-        namespace: f.namespace.clone(),
-        fabric: f.fabric.clone(),
-        host_addresses: f.host_addresses.clone(),
-        peers,
-    }
+    Ok(out)
 }
 
 fn circuit_desired(

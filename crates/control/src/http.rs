@@ -1,7 +1,8 @@
-//! The HTTP surface: one handler that authenticates, parses the ARM path (case-insensitive)
-//! and hands the request to the [`Service`] on a blocking thread (SQLite is synchronous).
+//! The HTTP surface. The ARM handler is thin: authenticate the bearer token, parse the query
+//! and the body (JSON only, duplicate keys refused), hand a [`Request`] to the [`Service`] on
+//! a blocking thread (SQLite is synchronous) and map its [`Outcome`] or [`ArmError`] to a
+//! response — in one place, [`outcome_response`] and [`error_response`].
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -10,16 +11,17 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use serde_json::Value;
+use std::collections::HashMap;
 
-use crate::arm::{ArmError, check_api_version, json_response, parse_path};
-use crate::auth::authenticate;
-use crate::service::{Reply, Request, Service};
+use crate::arm::etag::Preconditions;
+use crate::arm::{ArmError, Outcome, Status, Verb};
+use crate::auth::{Principal, authenticate};
+use crate::service::{Request, Service};
 
 #[derive(Debug, Clone)]
 pub struct App {
     pub service: Arc<Service>,
-    /// "https" or "http": the scheme of links we hand out.
-    pub scheme: &'static str,
 }
 
 /// The whole API.
@@ -38,9 +40,70 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-async fn openapi() -> Response {
-    json_response(StatusCode::OK, &crate::openapi::document())
+// ===== responses =====
+
+/// A JSON answer with ARM's content type.
+pub fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut r = (status, body.to_string()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    r
 }
+
+fn status_code(s: Status) -> StatusCode {
+    StatusCode::from_u16(s.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// An ARM error as a response: its status and `{"error":{"code","message"}}`.
+pub fn error_response(e: &ArmError) -> Response {
+    let mut r = json_response(status_code(e.status), &e.body());
+    if e.status == Status::MethodNotAllowed {
+        r.headers_mut().insert(
+            header::ALLOW,
+            HeaderValue::from_static("GET, PUT, PATCH, DELETE, POST"),
+        );
+    }
+    r
+}
+
+/// A handler's outcome as a response.
+pub fn outcome_response(o: Outcome) -> Response {
+    let (status, body, lro) = match o {
+        Outcome::Ok(v) => (StatusCode::OK, Some(v), None),
+        Outcome::Written { created, body, lro } => (
+            if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
+            Some(body),
+            lro,
+        ),
+        Outcome::Accepted(lro) => (StatusCode::ACCEPTED, None, Some(lro)),
+        Outcome::NoContent => (StatusCode::NO_CONTENT, None, None),
+    };
+    let mut r = match &body {
+        Some(b) => json_response(status, b),
+        None => status.into_response(),
+    };
+    if let Some(l) = lro {
+        let h = r.headers_mut();
+        for (name, value) in [
+            ("azure-asyncoperation", l.status_url),
+            ("location", l.result_url),
+            ("retry-after", l.retry_after.to_string()),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                h.insert(name, v);
+            }
+        }
+    }
+    r
+}
+
+// ===== the ARM handler =====
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -54,12 +117,62 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
     headers.get(name)?.to_str().ok().map(str::to_owned)
 }
 
+fn unauthenticated(message: &str) -> ArmError {
+    ArmError::new(Status::Unauthorized, "AuthenticationFailed", message)
+}
+
+/// The query string's parameters, decoded (`%24skiptoken` is `$skiptoken`).
+fn query_params(q: Option<&str>) -> Vec<(String, String)> {
+    q.unwrap_or_default()
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            let d = |s: &str| crate::arm::path::decode(&s.replace('+', " ")).unwrap_or_default();
+            (d(k), d(v))
+        })
+        .collect()
+}
+
+fn query_get<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    q.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The request body: JSON (by Content-Type when one is given), with no duplicate keys.
+fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Option<Value>, ArmError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    if let Some(ct) = header_str(headers, header::CONTENT_TYPE) {
+        let mime = ct.split(';').next().unwrap_or_default().trim();
+        let json = mime.eq_ignore_ascii_case("application/json")
+            || (mime.len() > 5 && mime.to_ascii_lowercase().ends_with("+json"));
+        if !json {
+            return Err(ArmError::new(
+                Status::UnsupportedMediaType,
+                "UnsupportedMediaType",
+                format!(
+                    "The request body's Content-Type '{}' is not supported: send application/json.",
+                    ct.chars().take(80).collect::<String>()
+                ),
+            ));
+        }
+    }
+    crate::json::parse_strict(body).map(Some).map_err(|e| {
+        ArmError::bad_request(
+            "InvalidRequestFormat",
+            format!("The request body is not valid JSON: {e}."),
+        )
+    })
+}
+
 async fn dispatch(
     State(app): State<App>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -68,69 +181,43 @@ async fn dispatch(
         header::HeaderName::from_static("x-ms-client-request-id"),
     );
     let service = app.service.clone();
-    // HTTP/2 carries the authority in the URI, HTTP/1.1 in the Host header.
-    let host = uri
-        .authority()
-        .map(|a| a.to_string())
-        .or_else(|| header_str(&headers, header::HOST))
-        .unwrap_or_else(|| "127.0.0.1".into());
-    let base = format!("{}://{host}", app.scheme);
     let result = tokio::task::spawn_blocking(move || {
-        let Some(secret) = bearer(&headers) else {
-            return Err(unauthenticated(
-                "The request has no 'Authorization: Bearer <token>' header.",
-            ));
-        };
+        let secret = bearer(&headers).ok_or_else(|| {
+            unauthenticated("The request has no 'Authorization: Bearer <token>' header.")
+        })?;
         let principal = service
-            .with_store(|st| authenticate(st, &secret))?
+            .read(|st| authenticate(st, &secret))?
             .ok_or_else(|| unauthenticated("The bearer token is unknown or revoked."))?;
-        let target = parse_path(uri.path()).ok_or_else(|| {
+        let verb = Verb::parse(method.as_str()).ok_or_else(|| {
             ArmError::new(
-                StatusCode::NOT_FOUND,
-                "InvalidResourceType",
-                format!(
-                    "No Microsoft.Network ExpressRoute resource is served at '{}'.",
-                    uri.path()
-                ),
+                Status::MethodNotAllowed,
+                "MethodNotAllowed",
+                format!("The method {method} is not allowed on this resource."),
             )
         })?;
-        let api_version = check_api_version(query.get("api-version").map(String::as_str))?;
-        let skip = query
-            .get("$skipToken")
-            .or_else(|| query.get("$skiptoken"))
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = if body.iter().all(u8::is_ascii_whitespace) {
-            None
-        } else {
-            Some(serde_json::from_slice(&body).map_err(|e| {
-                ArmError::bad_request(
-                    "InvalidRequestFormat",
-                    format!("The request body is not valid JSON: {e}."),
-                )
-            })?)
-        };
+        let query = query_params(uri.query());
+        let body = parse_body(&headers, &body)?;
         let req = Request {
             principal,
-            method,
-            target,
-            api_version,
-            base,
+            verb,
             path: uri.path().to_owned(),
+            api_version: query_get(&query, "api-version").map(str::to_owned),
+            skip_token: query_get(&query, "$skiptoken").map(str::to_owned),
             body,
-            if_match: header_str(&headers, header::IF_MATCH),
-            if_none_match: header_str(&headers, header::IF_NONE_MATCH),
-            skip,
+            preconditions: Preconditions {
+                if_match: header_str(&headers, header::IF_MATCH),
+                if_none_match: header_str(&headers, header::IF_NONE_MATCH),
+            },
         };
-        service.handle(&req)
+        service.handle(req)
     })
     .await;
     let mut response = match result {
-        Ok(Ok(reply)) => reply_response(reply),
-        Ok(Err(e)) => e.into_response(),
+        Ok(Ok(outcome)) => outcome_response(outcome),
+        Ok(Err(e)) => error_response(&e),
         Err(join) => {
             tracing::error!("request handler failed: {join}");
-            ArmError::internal().into_response()
+            error_response(&ArmError::internal())
         }
     };
     let h = response.headers_mut();
@@ -144,32 +231,22 @@ async fn dispatch(
     response
 }
 
-fn unauthenticated(message: &str) -> ArmError {
-    ArmError::new(StatusCode::UNAUTHORIZED, "AuthenticationFailed", message)
-}
-
-fn reply_response(reply: Reply) -> Response {
-    let mut r = match &reply.body {
-        Some(b) => json_response(reply.status, b),
-        None => reply.status.into_response(),
-    };
-    for (name, value) in reply.headers {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            r.headers_mut().insert(name, v);
-        }
-    }
-    r
+async fn openapi(State(app): State<App>) -> Response {
+    json_response(
+        StatusCode::OK,
+        &crate::openapi::document(app.service.routes()),
+    )
 }
 
 // ===== edges and operators =====
 
 /// Authenticates the bearer token on a blocking thread.
-async fn principal(app: &App, headers: &HeaderMap) -> Result<crate::auth::Principal, ArmError> {
+async fn principal(app: &App, headers: &HeaderMap) -> Result<Principal, ArmError> {
     let secret = bearer(headers).ok_or_else(|| {
         unauthenticated("The request has no 'Authorization: Bearer <token>' header.")
     })?;
     let service = app.service.clone();
-    tokio::task::spawn_blocking(move || service.with_store(|st| authenticate(st, &secret)))
+    tokio::task::spawn_blocking(move || service.read(|st| authenticate(st, &secret)))
         .await
         .map_err(|_| ArmError::internal())??
         .ok_or_else(|| unauthenticated("The bearer token is unknown or revoked."))
@@ -177,10 +254,15 @@ async fn principal(app: &App, headers: &HeaderMap) -> Result<crate::auth::Princi
 
 fn forbidden(what: &str) -> ArmError {
     ArmError::new(
-        StatusCode::FORBIDDEN,
+        Status::Forbidden,
         "AuthorizationFailed",
         format!("This token may not {what}."),
     )
+}
+
+/// Runs an operator or edge handler, answering errors as ARM error bodies.
+async fn answer(f: impl std::future::Future<Output = Result<Response, ArmError>>) -> Response {
+    f.await.unwrap_or_else(|e| error_response(&e))
 }
 
 /// How long an edge's desired-state request waits for a change before answering anyway.
@@ -194,7 +276,7 @@ async fn edge_desired(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let result = async {
+    answer(async {
         let p = principal(&app, &headers).await?;
         if !p.is_edge(&edge) {
             return Err(forbidden(&format!("act as edge '{edge}'")));
@@ -210,9 +292,8 @@ async fn edge_desired(
             StatusCode::OK,
             &serde_json::to_value(desired).unwrap_or_default(),
         ))
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
 }
 
 /// `PUT /edge/v1/{edge}/report`: the edge's live state.
@@ -222,7 +303,7 @@ async fn edge_report(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let result = async {
+    answer(async {
         let p = principal(&app, &headers).await?;
         if !p.is_edge(&edge) {
             return Err(forbidden(&format!("act as edge '{edge}'")));
@@ -235,14 +316,13 @@ async fn edge_report(
         })?;
         app.service.edge_report(&edge, report)?;
         Ok(StatusCode::NO_CONTENT.into_response())
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
 }
 
 async fn get_inventory(State(app): State<App>, headers: HeaderMap) -> Response {
-    let result = async {
-        if principal(&app, &headers).await? != crate::auth::Principal::Admin {
+    answer(async {
+        if principal(&app, &headers).await? != Principal::Admin {
             return Err(forbidden("read the inventory"));
         }
         let inv = app.service.edges.inventory();
@@ -250,33 +330,34 @@ async fn get_inventory(State(app): State<App>, headers: HeaderMap) -> Response {
             StatusCode::OK,
             &serde_json::to_value(inv).unwrap_or_default(),
         ))
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
 }
 
 /// `GET /metrics`: Prometheus metrics from the edges' reports (admin only).
 async fn get_metrics(State(app): State<App>, headers: HeaderMap) -> Response {
-    let result = async {
-        if principal(&app, &headers).await? != crate::auth::Principal::Admin {
+    answer(async {
+        if principal(&app, &headers).await? != Principal::Admin {
             return Err(forbidden("read metrics"));
         }
         let service = app.service.clone();
-        let circuits =
-            tokio::task::spawn_blocking(move || service.with_store(|s| s.circuit_count()).ok())
-                .await
-                .map_err(|_| ArmError::internal())?;
+        let circuits = tokio::task::spawn_blocking(move || {
+            service
+                .read(|s| crate::store::Read::count(s, crate::resources::circuits::KIND))
+                .ok()
+        })
+        .await
+        .map_err(|_| ArmError::internal())?;
         let text = crate::metrics::render(&app.service.edges.reports(), circuits);
         Ok(([(header::CONTENT_TYPE, api::metrics::CONTENT_TYPE)], text).into_response())
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
 }
 
 /// `PUT /admin/v1/inventory`: replaces the edge inventory (validated, then persisted).
 async fn put_inventory(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    let result = async {
-        if principal(&app, &headers).await? != crate::auth::Principal::Admin {
+    answer(async {
+        if principal(&app, &headers).await? != Principal::Admin {
             return Err(forbidden("change the inventory"));
         }
         let inv: crate::inventory::Inventory = serde_json::from_slice(&body).map_err(|e| {
@@ -296,9 +377,8 @@ async fn put_inventory(State(app): State<App>, headers: HeaderMap, body: Bytes) 
             StatusCode::OK,
             &serde_json::to_value(inv).unwrap_or_default(),
         ))
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
 }
 
 /// `PUT /admin/v1/circuits/{serviceKey}/drain` with `{"link": "primary", "prepend": 3}`:
@@ -309,11 +389,11 @@ async fn put_drain(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        if principal(&app, &headers).await? != crate::auth::Principal::Admin {
+    answer(async {
+        if principal(&app, &headers).await? != Principal::Admin {
             return Err(forbidden("drain links"));
         }
-        let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        let v: Value = serde_json::from_slice(&body).map_err(|e| {
             ArmError::bad_request("InvalidRequestFormat", format!("Not JSON: {e}."))
         })?;
         let link = v["link"].as_str().unwrap_or_default().to_ascii_lowercase();
@@ -332,7 +412,6 @@ async fn put_drain(
             .await
             .map_err(|_| ArmError::internal())??;
         Ok(StatusCode::NO_CONTENT.into_response())
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
 }

@@ -1,21 +1,26 @@
 //! The Causeway control plane: an Azure Resource Manager compatible API for ExpressRoute.
 //!
-//! Parts and data flow: [`http`] authenticates the bearer token ([`auth`]), parses the ARM
-//! path and api-version ([`arm`]) and calls the [`service`], which validates the body
-//! ([`validate`], against the provider [`catalog`]), applies the ExpressRoute rules to the
-//! [`model`] and commits to the SQLite [`store`] before answering. [`serve`] runs it all
-//! over HTTPS ([`tls`]) with an admin token made on first start.
+//! Parts and data flow: [`http`] authenticates the bearer token ([`auth`]), parses the body
+//! and hands the request to the [`service`], which matches it against the routes every
+//! resource module declares ([`resources`]: one module per resource type, with its rules,
+//! its rendering and what it means for the edges) and applies the ARM mechanics once for all
+//! of them ([`arm`]: paths, api-version, etags, long-running operations, paging, regions).
+//! Handlers validate the body ([`validate`], against the provider [`catalog`]) and commit to
+//! the SQLite [`store`] in one transaction before answering; the [`edges`] follow the
+//! circuits a write touched. [`openapi`] is generated from the same route declarations.
+//! [`serve`] runs it all over HTTPS ([`tls`]) with an admin token made on first start.
 
 pub mod arm;
 pub mod auth;
 pub mod catalog;
-pub mod cloud;
 pub mod edges;
 pub mod http;
 pub mod inventory;
+pub mod json;
 pub mod metrics;
 pub mod model;
 pub mod openapi;
+pub mod resources;
 pub mod service;
 pub mod store;
 pub mod time;
@@ -32,7 +37,7 @@ use anyhow::{Context, bail};
 use crate::auth::Principal;
 use crate::catalog::Catalog;
 use crate::service::Service;
-use crate::store::Store;
+use crate::store::{Read, Store};
 
 /// `causeway serve` settings.
 #[derive(Debug, Clone)]
@@ -51,6 +56,9 @@ pub struct ServeOptions {
     pub local_as: Option<u32>,
     /// BFD timers of the edges' private peering sessions (default 300 ms × 3).
     pub bfd: Option<api::BfdTimers>,
+    /// The base of every URL handed out (operation polls, nextLink); default: the listen
+    /// address.
+    pub public_url: Option<String>,
 }
 
 /// The XDG data directory: `$XDG_DATA_HOME/causeway`, else `~/.local/share/causeway`.
@@ -80,6 +88,11 @@ pub fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The store file in a data directory.
+pub fn store_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("causeway.db")
+}
+
 /// Opens the store in `data_dir`, creating the directory (mode 0700) when needed.
 pub fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
     use std::os::unix::fs::DirBuilderExt;
@@ -88,14 +101,14 @@ pub fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
         .mode(0o700)
         .create(data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-    Store::open(&data_dir.join("causeway.db")).context("cannot open the store")
+    Store::open(&store_path(data_dir)).context("cannot open the store")
 }
 
 /// Makes sure `<data-dir>/admin.token` holds a working admin token; returns its path.
 pub fn ensure_admin_token(store: &mut Store, data_dir: &Path) -> anyhow::Result<PathBuf> {
     let path = data_dir.join("admin.token");
     if let Ok(existing) = std::fs::read_to_string(&path)
-        && auth::authenticate(store, existing.trim())? == Some(Principal::Admin)
+        && auth::authenticate(&*store, existing.trim())? == Some(Principal::Admin)
     {
         return Ok(path);
     }
@@ -144,17 +157,26 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
     let mut store = open_store(&opts.data_dir)?;
     let token_path = ensure_admin_token(&mut store, &opts.data_dir)?;
     let inventory = load_inventory(&opts, &mut store, &catalog)?;
-    let mut service = Service::with_inventory(store, catalog, inventory);
+    let mut service = Service::open(store, &store_path(&opts.data_dir), catalog, inventory)
+        .context("cannot open the store's readers")?;
     if let Some(asn) = opts.local_as {
         service.edges.local_as = asn;
     }
     if let Some(bfd) = opts.bfd {
         service.edges.bfd = bfd;
     }
+    let scheme = if opts.http { "http" } else { "https" };
+    let host = match opts.listen.ip() {
+        std::net::IpAddr::V6(a) => format!("[{a}]"),
+        a => a.to_string(),
+    };
+    service.public_url = match &opts.public_url {
+        Some(u) => check_public_url(u)?,
+        None => format!("{scheme}://{host}:{}", opts.listen.port()),
+    };
     let service = Arc::new(service);
     on_start(service.clone());
-    let scheme = if opts.http { "http" } else { "https" };
-    let app = http::router(http::App { service, scheme });
+    let app = http::router(http::App { service });
     let handle = axum_server::Handle::new();
     let shutdown = handle.clone();
     tokio::spawn(async move {
@@ -162,10 +184,6 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
         tracing::info!("shutting down");
         shutdown.graceful_shutdown(Some(Duration::from_secs(5)));
     });
-    let host = match opts.listen.ip() {
-        std::net::IpAddr::V6(a) => format!("[{a}]"),
-        a => a.to_string(),
-    };
     println!(
         "Causeway control plane on {scheme}://{host}:{}",
         opts.listen.port()
@@ -195,6 +213,25 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
             .with_context(|| format!("cannot serve on {}", opts.listen))?;
     }
     Ok(())
+}
+
+/// A public URL: `http(s)://host[:port]`, nothing after it.
+fn check_public_url(u: &str) -> anyhow::Result<String> {
+    let u = u.trim_end_matches('/');
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"))
+        .with_context(|| format!("--public-url {u:?} must start with https:// or http://"))?;
+    if rest.is_empty()
+        || !rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    {
+        bail!(
+            "--public-url {u:?} must be scheme://host[:port], with no path, query or credentials"
+        );
+    }
+    Ok(u.to_owned())
 }
 
 /// Resolves at the first SIGINT or SIGTERM.

@@ -78,7 +78,7 @@ fn full_state(env: &Env) -> (Vec<control::model::Circuit>, Vec<(String, String)>
     (
         env.state(),
         env.service
-            .with_store(|s| s.resource_dump())
+            .with_store(|s| control::store::Read::dump(s))
             .expect("resources"),
     )
 }
@@ -1956,7 +1956,6 @@ async fn cloud_resources_survive_a_restart() {
         ));
         let app = router(App {
             service: service.clone(),
-            scheme: "https",
         });
         (service, app)
     };

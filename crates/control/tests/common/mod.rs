@@ -72,7 +72,6 @@ impl Env {
         });
         let app = router(App {
             service: service.clone(),
-            scheme: "https",
         });
         Env {
             app,
@@ -95,8 +94,13 @@ impl Env {
     /// Every stored circuit (the whole customer-visible state, etags included).
     pub fn state(&self) -> Vec<Circuit> {
         self.service
-            .with_store(|s| s.all_circuits())
+            .with_store(|s| {
+                control::store::Read::list(s, "expressRouteCircuits", None, None, 0, usize::MAX)
+            })
             .expect("all circuits")
+            .into_iter()
+            .map(|(_, body)| serde_json::from_str(&body).expect("a stored circuit"))
+            .collect()
     }
 
     /// Sends a request exactly as given (`uri` may be a full `https://host/...` link).
