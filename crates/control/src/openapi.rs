@@ -67,12 +67,18 @@ pub fn document(routes: &[Route]) -> Value {
         }
         paths.insert(r.template.text.to_owned(), Value::Object(item));
     }
+    // The typed ARM bodies of crates/api describe themselves; a name no type provides yet
+    // is an open object.
     let mut components = Map::new();
-    for s in schemas {
-        components.insert(s.to_owned(), json!({"type": "object"}));
+    for (name, schema) in api::arm::schemas() {
+        components.insert(name, serde_json::to_value(schema).unwrap_or_default());
     }
-    components.insert(
-        "CloudError".into(),
+    for s in schemas {
+        components
+            .entry(s.to_owned())
+            .or_insert_with(|| json!({"type": "object"}));
+    }
+    components.entry("CloudError").or_insert_with(|| {
         json!({
             "type": "object",
             "required": ["error"],
@@ -81,8 +87,8 @@ pub fn document(routes: &[Route]) -> Value {
                 "required": ["code", "message"],
                 "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
             }},
-        }),
-    );
+        })
+    });
     json!({
         "openapi": "3.1.0",
         "info": {
