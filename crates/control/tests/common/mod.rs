@@ -120,7 +120,11 @@ impl Env {
         if let Some(t) = token {
             b = b.header("authorization", format!("Bearer {t}"));
         }
-        if body.is_some() {
+        if body.is_some()
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
             b = b.header("content-type", "application/json");
         }
         for (k, v) in headers {
