@@ -4,7 +4,8 @@
 //! path and api-version ([`arm`]) and calls the [`service`], which validates the body
 //! ([`validate`], against the provider [`catalog`]), applies the ExpressRoute rules to the
 //! [`model`] and commits to the SQLite [`store`] before answering. [`serve`] runs it all
-//! over HTTPS ([`tls`]) with an admin token made on first start.
+//! over HTTPS ([`tls`]) with an admin token made on first start, through the [`listener`]
+//! (deadlines and connection caps).
 
 pub mod arm;
 pub mod auth;
@@ -13,6 +14,7 @@ pub mod cloud;
 pub mod edges;
 pub mod http;
 pub mod inventory;
+pub mod listener;
 pub mod metrics;
 pub mod model;
 pub mod openapi;
@@ -25,7 +27,6 @@ pub mod validate;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 
@@ -155,13 +156,6 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
     on_start(service.clone());
     let scheme = if opts.http { "http" } else { "https" };
     let app = http::router(http::App { service, scheme });
-    let handle = axum_server::Handle::new();
-    let shutdown = handle.clone();
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutting down");
-        shutdown.graceful_shutdown(Some(Duration::from_secs(5)));
-    });
     let host = match opts.listen.ip() {
         std::net::IpAddr::V6(a) => format!("[{a}]"),
         a => a.to_string(),
@@ -172,12 +166,8 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
     );
     println!("  data directory: {}", opts.data_dir.display());
     println!("  admin token:    {}", token_path.display());
-    if opts.http {
-        axum_server::bind(opts.listen)
-            .handle(handle)
-            .serve(app.into_make_service())
-            .await
-            .with_context(|| format!("cannot serve on {}", opts.listen))?;
+    let tls = if opts.http {
+        None
     } else {
         let (cert, key) = match (&opts.tls_cert, &opts.tls_key) {
             (Some(c), Some(k)) => (c.clone(), k.clone()),
@@ -185,15 +175,23 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
             _ => bail!("--tls-cert and --tls-key go together"),
         };
         println!("  certificate:    {}", cert.display());
-        let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+        let config = listener::tls_config(&cert, &key)
             .await
             .with_context(|| format!("cannot load {} / {}", cert.display(), key.display()))?;
-        axum_server::bind_rustls(opts.listen, config)
-            .handle(handle)
-            .serve(app.into_make_service())
-            .await
-            .with_context(|| format!("cannot serve on {}", opts.listen))?;
-    }
+        Some(config)
+    };
+    let socket = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("cannot serve on {}", opts.listen))?;
+    listener::serve(
+        socket,
+        tls,
+        app,
+        listener::Limits::default(),
+        wait_for_signal(),
+    )
+    .await
+    .with_context(|| format!("cannot serve on {}", opts.listen))?;
     Ok(())
 }
 
