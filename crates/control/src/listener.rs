@@ -15,6 +15,11 @@
 //! - **Body size**: at most 4 MiB, else `413` with an ARM error body (code
 //!   `RequestEntityTooLarge`); a declared `Content-Length` over the limit is refused before
 //!   any of the body is read.
+//! - After a `408` or `413` on HTTP/1 the rest of the body is unread, and closing a socket
+//!   with unread data sends a reset that can destroy the answer before the client reads it
+//!   (most clients send the whole body before reading). So the connection closes its sending
+//!   side and then reads and discards what still comes for up to [`LINGER`] ("lingering
+//!   close", as nginx does). HTTP/2 ends just the stream, with `RST_STREAM(NO_ERROR)`.
 //! - **Writing**: a client that stops reading our answer for 30 s is cut off.
 //!
 //! And per server: at most 4,096 connections (never more than the descriptor limit less a
@@ -66,6 +71,10 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 
 use crate::arm::ArmError;
+
+/// How long a connection that answered before reading its whole request body goes on
+/// discarding the rest, so that its answer is not lost to a reset.
+pub const LINGER: Duration = Duration::from_secs(5);
 
 /// Deadlines and caps of the listener; [`Limits::default`] is what `causeway serve` uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,7 +199,8 @@ pub async fn serve(
         counts: Mutex::new(HashMap::new()),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut refusals = Refusals::default();
+    let mut over_server = Refusals::new("the server's connection cap", cap);
+    let mut over_ip = Refusals::new("the per-address connection cap", limits.max_per_ip);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -205,11 +215,11 @@ pub async fn serve(
             },
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            refusals.note("the server's connection cap", cap, peer);
+            over_server.note(peer);
             continue;
         };
         let Some(ip_slot) = per_ip.try_acquire(peer.ip()) else {
-            refusals.note("the per-address connection cap", limits.max_per_ip, peer);
+            over_ip.note(peer);
             continue;
         };
         let shared = shared.clone();
@@ -260,15 +270,27 @@ async fn accept_failed(e: &io::Error) {
     }
 }
 
-/// Refused connections, logged at most every 10 s so an attack cannot flood the log.
-#[derive(Debug, Default)]
+/// Connections refused over one cap, logged at most every 10 s so an attack cannot flood
+/// the log.
+#[derive(Debug)]
 struct Refusals {
+    cap: &'static str,
+    n: usize,
     unlogged: u64,
     last_log: Option<Instant>,
 }
 
 impl Refusals {
-    fn note(&mut self, cap: &str, n: usize, peer: SocketAddr) {
+    fn new(cap: &'static str, n: usize) -> Refusals {
+        Refusals {
+            cap,
+            n,
+            unlogged: 0,
+            last_log: None,
+        }
+    }
+
+    fn note(&mut self, peer: SocketAddr) {
         self.unlogged += 1;
         let now = Instant::now();
         if self
@@ -276,8 +298,10 @@ impl Refusals {
             .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(10))
         {
             tracing::warn!(
-                "refused {} connection(s) over {cap} ({n}); the latest from {peer}",
-                self.unlogged
+                "refused {} connection(s) over {} ({}); the latest from {peer}",
+                self.unlogged,
+                self.cap,
+                self.n
             );
             self.unlogged = 0;
             self.last_log = Some(now);
@@ -381,6 +405,8 @@ async fn serve_http<S>(
         inner: stream,
         activity: activity.clone(),
         head_bytes: h1,
+        shut: false,
+        linger: None,
     });
     let service = Guarded {
         app: shared.app.clone(),
@@ -451,6 +477,8 @@ struct ActivityState {
     head_started: Option<Instant>,
     /// A write the client has not let finish since then.
     write_blocked: Option<Instant>,
+    /// An answer went out before its request body was read (HTTP/1): linger at close.
+    unread_body: bool,
 }
 
 impl ActivityState {
@@ -484,6 +512,7 @@ impl Activity {
                 idle_since: accepted,
                 head_started: None,
                 write_blocked: None,
+                unread_body: false,
             }),
             changed: Notify::new(),
         }
@@ -569,6 +598,10 @@ struct Tracked<S> {
     activity: Arc<Activity>,
     /// Whether bytes read while idle start a request head (HTTP/1).
     head_bytes: bool,
+    /// Our sending side is shut down.
+    shut: bool,
+    /// Lingering close: until when the rest of the input is discarded.
+    linger: Option<Pin<Box<Sleep>>>,
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
@@ -586,14 +619,14 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> Tracked<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Tracked<S> {
     fn track<T>(&self, poll: Poll<T>) -> Poll<T> {
         self.activity.write_pending(poll.is_pending());
         poll
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -622,8 +655,35 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let poll = Pin::new(&mut self.inner).poll_shutdown(cx);
-        self.track(poll)
+        let this = &mut *self;
+        if !this.shut {
+            let poll = Pin::new(&mut this.inner).poll_shutdown(cx);
+            std::task::ready!(this.track(poll))?;
+            this.shut = true;
+        }
+        if !this.activity.lock().unread_body {
+            return Poll::Ready(Ok(()));
+        }
+        // Lingering close: the client sees our answer and end of stream, and its remaining
+        // bytes are read (and dropped) until it closes too or LINGER runs out.
+        let linger = this
+            .linger
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(LINGER)));
+        if linger.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Ok(()));
+        }
+        let mut scratch = [0u8; 8192];
+        for _ in 0..64 {
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut this.inner).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) if !buf.filled().is_empty() => {}
+                Poll::Ready(_) => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        // A fast sender: let other tasks run, then go on.
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 
@@ -644,6 +704,7 @@ impl hyper::service::Service<Request<Incoming>> for Guarded {
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let ticket = self.activity.begin();
+        let activity = self.activity.clone();
         let mut app = self.app.clone();
         let limits = self.limits;
         Box::pin(async move {
@@ -680,6 +741,9 @@ impl hyper::service::Service<Request<Incoming>> for Guarded {
                     None => response,
                 }
             };
+            if h1 && response.headers().get(header::CONNECTION) == Some(&CLOSE) {
+                activity.lock().unread_body = true;
+            }
             Ok(response.map(|body| {
                 Body::new(Answer {
                     inner: body,
@@ -726,14 +790,14 @@ fn body_timeout(limits: &Limits, h1: bool) -> Response {
     )
 }
 
+const CLOSE: HeaderValue = HeaderValue::from_static("close");
+
 /// An ARM error after which the connection cannot go on (part of the body is unread).
 fn closing(error: ArmError, h1: bool) -> Response {
     let mut response = error.into_response();
     if h1 {
         // HTTP/2 has no `Connection` header; its stream simply ends.
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response.headers_mut().insert(header::CONNECTION, CLOSE);
     }
     response
 }

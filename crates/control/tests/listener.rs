@@ -718,6 +718,27 @@ async fn an_over_large_body_gets_413_with_an_arm_body(mode: Mode) {
     assert_eq!(reply.status, 413, "{reply:?}");
     assert_eq!(reply.arm_error(), "RequestEntityTooLarge");
     closed_within(&mut conn, SLACK).await.expect("then closed");
+    drop(conn);
+
+    // Declared too large and sent whole without waiting, as most clients do (no `Expect:
+    // 100-continue`): the answer still arrives, not a connection reset.
+    for _ in 0..3 {
+        let mut conn = server.connect(LEGIT).await.expect("connect");
+        put_head(&mut conn, Some(limits.max_body + 1))
+            .await
+            .expect("head");
+        let body = vec![b' '; limits.max_body + 1];
+        conn.write_all(&body)
+            .await
+            .expect("the server takes the whole body");
+        let reply = timeout(Duration::from_secs(5), read_reply(&mut conn))
+            .await
+            .expect("answered")
+            .expect("an answer, not a reset")
+            .expect("an answer");
+        assert_eq!(reply.status, 413, "{reply:?}");
+        assert_eq!(reply.arm_error(), "RequestEntityTooLarge");
+    }
 
     // Chunked, so only counting finds out.
     let mut conn = server.connect(LEGIT).await.expect("connect");
@@ -733,6 +754,7 @@ async fn an_over_large_body_gets_413_with_an_arm_body(mode: Mode) {
         .expect("an answer");
     assert_eq!(reply.status, 413, "{reply:?}");
     assert_eq!(reply.arm_error(), "RequestEntityTooLarge");
+    drop(conn);
 
     // A body under the limit goes on to the API (which wants a token).
     let mut conn = server.connect(LEGIT).await.expect("connect");
