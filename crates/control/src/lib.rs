@@ -8,7 +8,8 @@
 //! Handlers validate the body ([`validate`], against the provider [`catalog`]) and commit to
 //! the SQLite [`store`] in one transaction before answering; the [`edges`] follow the
 //! circuits a write touched. [`openapi`] is generated from the same route declarations.
-//! [`serve`] runs it all over HTTPS ([`tls`]) with an admin token made on first start.
+//! [`serve`] runs it all over HTTPS ([`tls`]) with an admin token made on first start,
+//! through the [`listener`] (deadlines and connection caps).
 
 pub mod arm;
 pub mod auth;
@@ -17,6 +18,7 @@ pub mod edges;
 pub mod http;
 pub mod inventory;
 pub mod json;
+pub mod listener;
 pub mod metrics;
 pub mod model;
 pub mod openapi;
@@ -30,7 +32,6 @@ pub mod validate;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 
@@ -177,25 +178,14 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
     let service = Arc::new(service);
     on_start(service.clone());
     let app = http::router(http::App { service });
-    let handle = axum_server::Handle::new();
-    let shutdown = handle.clone();
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutting down");
-        shutdown.graceful_shutdown(Some(Duration::from_secs(5)));
-    });
     println!(
         "Causeway control plane on {scheme}://{host}:{}",
         opts.listen.port()
     );
     println!("  data directory: {}", opts.data_dir.display());
     println!("  admin token:    {}", token_path.display());
-    if opts.http {
-        axum_server::bind(opts.listen)
-            .handle(handle)
-            .serve(app.into_make_service())
-            .await
-            .with_context(|| format!("cannot serve on {}", opts.listen))?;
+    let tls = if opts.http {
+        None
     } else {
         let (cert, key) = match (&opts.tls_cert, &opts.tls_key) {
             (Some(c), Some(k)) => (c.clone(), k.clone()),
@@ -203,15 +193,23 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
             _ => bail!("--tls-cert and --tls-key go together"),
         };
         println!("  certificate:    {}", cert.display());
-        let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+        let config = listener::tls_config(&cert, &key)
             .await
             .with_context(|| format!("cannot load {} / {}", cert.display(), key.display()))?;
-        axum_server::bind_rustls(opts.listen, config)
-            .handle(handle)
-            .serve(app.into_make_service())
-            .await
-            .with_context(|| format!("cannot serve on {}", opts.listen))?;
-    }
+        Some(config)
+    };
+    let socket = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("cannot serve on {}", opts.listen))?;
+    listener::serve(
+        socket,
+        tls,
+        app,
+        listener::Limits::default(),
+        wait_for_signal(),
+    )
+    .await
+    .with_context(|| format!("cannot serve on {}", opts.listen))?;
     Ok(())
 }
 
