@@ -10,7 +10,17 @@ use crate::arm::version;
 use crate::service::Route;
 
 fn path_param(name: &str) -> Value {
-    json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "minLength": 1}})
+    let schema = match name {
+        "subscriptionId" => json!({"type": "string", "format": "uuid",
+            "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}),
+        "devicePath" => json!({"type": "string", "enum": ["primary", "secondary"]}),
+        "peeringName" => {
+            json!({"type": "string", "enum": ["AzurePrivatePeering", "MicrosoftPeering"]})
+        }
+        _ => json!({"type": "string", "minLength": 1, "maxLength": 80,
+            "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*$"}),
+    };
+    json!({"name": name, "in": "path", "required": true, "schema": schema})
 }
 
 fn api_version_param() -> Value {
