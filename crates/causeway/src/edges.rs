@@ -22,7 +22,10 @@ pub struct InProcess {
 
 impl ControlLink for InProcess {
     async fn desired(&self, after: u64) -> anyhow::Result<EdgeDesired> {
-        self.service.edges.wait_for_change(after, POLL).await;
+        self.service
+            .wait_for_edge_change(&self.edge, after, POLL)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
         let service = self.service.clone();
         let edge = self.edge.clone();
         tokio::task::spawn_blocking(move || service.edge_desired(&edge))

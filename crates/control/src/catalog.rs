@@ -18,7 +18,7 @@
 //! ```
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -155,22 +155,32 @@ impl Catalog {
 
     /// `expressRouteServiceProviders` entries in ARM's shape.
     pub fn render(&self, sub: &str) -> Vec<Value> {
+        use api::arm::service_provider as sp;
         self.providers
             .iter()
             .map(|p| {
-                json!({
-                    "id": format!("/subscriptions/{sub}/providers/Microsoft.Network/expressRouteServiceProviders/{}", p.name),
-                    "name": p.name,
-                    "type": "Microsoft.Network/expressRouteServiceProviders",
-                    "properties": {
-                        "provisioningState": "Succeeded",
-                        "peeringLocations": p.peering_locations,
-                        "bandwidthsOffered": p.bandwidths_mbps.iter().map(|&m| json!({
-                            "offerName": offer_name(m),
-                            "valueInMbps": m,
-                        })).collect::<Vec<_>>(),
-                    }
+                serde_json::to_value(sp::ExpressRouteServiceProvider {
+                    id: format!(
+                        "/subscriptions/{sub}/providers/Microsoft.Network/expressRouteServiceProviders/{}",
+                        p.name
+                    ),
+                    name: p.name.clone(),
+                    kind: "Microsoft.Network/expressRouteServiceProviders".into(),
+                    properties: sp::ExpressRouteServiceProviderPropertiesFormat {
+                        peering_locations: p.peering_locations.clone(),
+                        bandwidths_offered: p
+                            .bandwidths_mbps
+                            .iter()
+                            .map(|&m| sp::ExpressRouteServiceProviderBandwidthsOffered {
+                                offer_name: offer_name(m),
+                                value_in_mbps: m,
+                            })
+                            .collect(),
+                        ..Default::default()
+                    },
+                    ..Default::default()
                 })
+                .unwrap_or_default()
             })
             .collect()
     }

@@ -33,17 +33,41 @@ pub const REPORT_TTL: Duration = Duration::from_secs(15);
 /// Edge inventory, the generation clock and the latest report of each edge.
 #[derive(Debug)]
 pub struct EdgeHub {
-    pub inventory: RwLock<Inventory>,
+    /// Shared, replaced whole: readers clone the `Arc`, not the inventory.
+    pub inventory: RwLock<std::sync::Arc<Inventory>>,
     pub local_as: u32,
     /// BFD timers of the edges' private peering sessions.
     pub bfd: api::BfdTimers,
     /// This control plane's identity (persisted), handed to its edges.
     pub instance: String,
     generation: watch::Sender<u64>,
-    reports: Mutex<HashMap<String, (EdgeReport, Instant)>>,
+    reports: Mutex<HashMap<String, StoredReport>>,
     /// The circuits of each peering location an edge asked about, kept current from the
     /// store's change log.
     desired: Mutex<DesiredCache>,
+}
+
+/// An edge's latest report, shared, with its circuits indexed by service key: a GET reads
+/// one circuit's part without copying or scanning the rest.
+#[derive(Debug)]
+struct StoredReport {
+    report: std::sync::Arc<EdgeReport>,
+    at: Instant,
+    by_key: HashMap<String, usize>,
+}
+
+/// One circuit's part of an edge's report (shared with the report, not copied).
+#[derive(Debug, Clone)]
+pub struct CircuitReportRef {
+    report: std::sync::Arc<EdgeReport>,
+    index: usize,
+}
+
+impl std::ops::Deref for CircuitReportRef {
+    type Target = CircuitReport;
+    fn deref(&self) -> &CircuitReport {
+        &self.report.circuits[self.index]
+    }
 }
 
 /// One circuit as its edges need it: the record, what it advertises, and the fabrics of the
@@ -62,18 +86,37 @@ struct DesiredCache {
     generation: u64,
     /// Loaded locations (lower case): circuit id (lower case) → entry, in id order.
     locations: HashMap<String, std::collections::BTreeMap<String, Entry>>,
+    /// The last generation that touched a circuit of each peering location.
+    touched_at: HashMap<String, u64>,
+    /// The last generation that concerned every edge (inventory; or before the cache began).
+    all_at: u64,
+    /// The last generation that touched a gateway (the gateway host's part).
+    gateways_at: u64,
+}
+
+impl DesiredCache {
+    /// A cache that has seen nothing before `generation`: anything older counts as changed.
+    fn new(generation: u64) -> DesiredCache {
+        DesiredCache {
+            generation,
+            locations: HashMap::new(),
+            touched_at: HashMap::new(),
+            all_at: generation,
+            gateways_at: generation,
+        }
+    }
 }
 
 impl EdgeHub {
     pub fn new(inventory: Inventory, generation: u64, instance: String) -> EdgeHub {
         EdgeHub {
-            inventory: RwLock::new(inventory),
+            inventory: RwLock::new(std::sync::Arc::new(inventory)),
             local_as: AZURE_ASN,
             bfd: api::BfdTimers::default(),
             instance,
             generation: watch::Sender::new(generation),
             reports: Mutex::new(HashMap::new()),
-            desired: Mutex::new(DesiredCache::default()),
+            desired: Mutex::new(DesiredCache::new(generation)),
         }
     }
 
@@ -98,7 +141,7 @@ impl EdgeHub {
         *rx.borrow()
     }
 
-    pub fn inventory(&self) -> Inventory {
+    pub fn inventory(&self) -> std::sync::Arc<Inventory> {
         self.inventory
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -106,28 +149,29 @@ impl EdgeHub {
     }
 
     /// The fresh report of `edge` about circuit `service_key`, if any.
-    pub fn report_for(&self, edge: &str, service_key: &str) -> Option<CircuitReport> {
+    pub fn report_for(&self, edge: &str, service_key: &str) -> Option<CircuitReportRef> {
         let reports = self.reports.lock().unwrap_or_else(|e| e.into_inner());
-        let (report, at) = reports.get(edge)?;
-        if at.elapsed() > REPORT_TTL {
+        let stored = reports.get(edge)?;
+        if stored.at.elapsed() > REPORT_TTL {
             return None;
         }
-        report
-            .circuits
-            .iter()
-            .find(|c| c.service_key.eq_ignore_ascii_case(service_key))
-            .cloned()
+        let index = *stored.by_key.get(&service_key.to_ascii_lowercase())?;
+        Some(CircuitReportRef {
+            report: stored.report.clone(),
+            index,
+        })
     }
 
     /// A hosted gateway's live state from the gateway host's fresh report.
     pub fn gateway_report(&self, gateway_id: &str) -> Option<api::GatewayReport> {
         let host = self.inventory().gateway.clone()?.name;
         let reports = self.reports.lock().unwrap_or_else(|e| e.into_inner());
-        let (report, at) = reports.get(&host)?;
-        if at.elapsed() > REPORT_TTL {
+        let stored = reports.get(&host)?;
+        if stored.at.elapsed() > REPORT_TTL {
             return None;
         }
-        report
+        stored
+            .report
             .gateways
             .iter()
             .find(|g| g.id.eq_ignore_ascii_case(gateway_id))
@@ -140,7 +184,7 @@ impl EdgeHub {
         let reports = self.reports.lock().unwrap_or_else(|e| e.into_inner());
         let mut all: Vec<(String, EdgeReport, Duration)> = reports
             .iter()
-            .map(|(edge, (report, at))| (edge.clone(), report.clone(), at.elapsed()))
+            .map(|(edge, s)| (edge.clone(), (*s.report).clone(), s.at.elapsed()))
             .collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
         all
@@ -148,15 +192,26 @@ impl EdgeHub {
 
     pub fn edge_alive(&self, edge: &str) -> Option<bool> {
         let reports = self.reports.lock().unwrap_or_else(|e| e.into_inner());
-        let (report, at) = reports.get(edge)?;
-        Some(at.elapsed() <= REPORT_TTL && report.net_admin)
+        let stored = reports.get(edge)?;
+        Some(stored.at.elapsed() <= REPORT_TTL && stored.report.net_admin)
     }
 
     fn store_report(&self, edge: &str, report: EdgeReport) {
+        let by_key = report
+            .circuits
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.service_key.to_ascii_lowercase(), i))
+            .collect();
+        let stored = StoredReport {
+            report: std::sync::Arc::new(report),
+            at: Instant::now(),
+            by_key,
+        };
         self.reports
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(edge.to_owned(), (report, Instant::now()));
+            .insert(edge.to_owned(), stored);
     }
 }
 
@@ -281,35 +336,100 @@ impl Service {
         if now == cache.generation {
             return Ok(());
         }
-        let changes = st.changes_since(cache.generation)?;
-        let targets: Vec<String> = match changes {
-            None => vec![ALL_TARGET.to_owned()],
-            Some(c) => c.into_iter().map(|(_, t)| t).collect(),
-        };
-        if targets.iter().any(|t| t == ALL_TARGET) {
-            cache.locations.clear();
-        } else {
-            let mut seen = std::collections::HashSet::new();
-            for t in targets.iter().filter(|t| *t != GATEWAYS_TARGET) {
-                if !seen.insert(t.clone()) {
-                    continue;
-                }
-                for entries in cache.locations.values_mut() {
-                    entries.remove(t);
-                }
-                let Some(c) = crate::resources::load::<Circuit>(st, t)? else {
-                    continue;
-                };
-                let key = c.provider.peering_location.to_ascii_lowercase();
-                if let Some(entries) = cache.locations.get_mut(&key)
-                    && let Some(e) = entry(st, c, inventory)?
-                {
-                    entries.insert(t.clone(), e);
+        let changes = st
+            .changes_since(cache.generation)?
+            .unwrap_or_else(|| vec![(now, ALL_TARGET.to_owned())]);
+        let mut seen = std::collections::HashSet::new();
+        // Newest first: each circuit is reloaded once, and its location is stamped with the
+        // last generation that touched it.
+        for (g, t) in changes.into_iter().rev() {
+            if t == ALL_TARGET {
+                cache.all_at = cache.all_at.max(g);
+                continue;
+            }
+            if t == GATEWAYS_TARGET {
+                cache.gateways_at = cache.gateways_at.max(g);
+                continue;
+            }
+            if !seen.insert(t.clone()) {
+                continue;
+            }
+            for (loc, entries) in cache.locations.iter_mut() {
+                if entries.remove(&t).is_some() {
+                    let at = cache.touched_at.entry(loc.clone()).or_default();
+                    *at = (*at).max(g);
                 }
             }
+            let Some(c) = crate::resources::load::<Circuit>(st, &t)? else {
+                continue;
+            };
+            let key = c.provider.peering_location.to_ascii_lowercase();
+            let at = cache.touched_at.entry(key.clone()).or_default();
+            *at = (*at).max(g);
+            if let Some(entries) = cache.locations.get_mut(&key)
+                && let Some(e) = entry(st, c, inventory)?
+            {
+                entries.insert(t.clone(), e);
+            }
+        }
+        if cache.all_at > cache.generation {
+            cache.locations.clear();
         }
         cache.generation = now;
         Ok(())
+    }
+
+    /// Whether anything `edge` runs changed after generation `after`: a circuit of its
+    /// peering location, a gateway (for the gateway host), or everything. Edges waiting on a
+    /// long poll are answered only then, so a write at one location does not make every
+    /// other location's edges rebuild their state.
+    pub fn edge_changed_since(&self, edge: &str, after: u64) -> Result<bool, ArmError> {
+        let inventory = self.edges.inventory();
+        let mut cache = self.edges.desired.lock().unwrap_or_else(|e| e.into_inner());
+        self.read(|st| self.refresh(st, &mut cache, &inventory))?;
+        if after > cache.generation {
+            // The store went back (a restored backup): whatever it holds is new.
+            return Ok(true);
+        }
+        let location = inventory
+            .place(edge)
+            .and_then(|p| {
+                cache
+                    .touched_at
+                    .get(&p.location.name.to_ascii_lowercase())
+                    .copied()
+            })
+            .unwrap_or(0);
+        let gateways = if inventory.is_gateway_host(edge) {
+            cache.gateways_at
+        } else {
+            0
+        };
+        Ok(cache.all_at.max(location).max(gateways) > after)
+    }
+
+    /// Waits until something `edge` runs changed after `after` ([`Self::edge_changed_since`])
+    /// or `timeout` passes: the long poll of every edge, in-process or remote.
+    pub async fn wait_for_edge_change(
+        self: &std::sync::Arc<Self>,
+        edge: &str,
+        after: u64,
+        timeout: Duration,
+    ) -> Result<(), ArmError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let seen = self.edges.generation();
+            let (service, name) = (self.clone(), edge.to_owned());
+            let changed =
+                tokio::task::spawn_blocking(move || service.edge_changed_since(&name, after))
+                    .await
+                    .map_err(|_| ArmError::internal())??;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if changed || left.is_zero() {
+                return Ok(());
+            }
+            self.edges.wait_for_change(seen, left).await;
+        }
     }
 
     /// Prefixes the cloud side advertises to this circuit's customer: the address space of
@@ -349,7 +469,7 @@ impl Service {
             .edges
             .inventory
             .write()
-            .unwrap_or_else(|e| e.into_inner()) = inventory;
+            .unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(inventory);
         self.publish_generation();
         Ok(())
     }
@@ -403,42 +523,66 @@ impl Service {
         let Some(p) = p else {
             return json!({"value": []});
         };
+        use crate::resources::to_value;
+        use api::arm::circuit as arm;
         let value: Vec<Value> = match action {
+            // Azure's `age` is in minutes.
             Action::ArpTable => p
                 .arp
                 .iter()
-                .map(|a| json!({"age": a.age_secs, "interface": a.interface, "ipAddress": a.ip_address, "macAddress": a.mac_address}))
+                .map(|a| {
+                    to_value(&arm::ExpressRouteCircuitArpTable {
+                        age: a.age_secs / 60,
+                        interface: a.interface.clone(),
+                        ip_address: a.ip_address.clone(),
+                        mac_address: a.mac_address.clone(),
+                    })
+                })
                 .collect(),
             Action::RouteTable => p
                 .routes
                 .iter()
-                .map(|r| json!({
-                    "network": r.network,
-                    "nextHop": r.next_hop,
-                    "locPrf": r.local_pref.to_string(),
-                    "weight": 0,
-                    "path": if r.learned { r.as_path.clone() } else { self.edges.local_as.to_string() },
-                }))
+                .map(|r| {
+                    to_value(&arm::ExpressRouteCircuitRoutesTable {
+                        network: r.network.clone(),
+                        next_hop: r.next_hop.clone(),
+                        loc_prf: r.local_pref.to_string(),
+                        weight: 0,
+                        path: if r.learned {
+                            r.as_path.clone()
+                        } else {
+                            self.edges.local_as.to_string()
+                        },
+                    })
+                })
                 .collect(),
             Action::RouteTableSummary => p
                 .sessions
                 .iter()
                 .map(|s| {
-                    let up_down = s.uptime_secs.map_or_else(|| "never".to_owned(), format_duration);
+                    let up_down = s
+                        .uptime_secs
+                        .map_or_else(|| "never".to_owned(), format_duration);
                     let state = if s.state == "Established" {
                         s.prefixes_accepted.to_string()
                     } else {
                         s.state.clone()
                     };
                     if cross {
-                        json!({"neighbor": s.neighbor, "asn": s.remote_as, "upDown": up_down, "stateOrPrefixesReceived": state})
+                        to_value(&arm::ExpressRouteCrossConnectionRoutesTableSummary {
+                            neighbor: s.neighbor.clone(),
+                            asn: s.remote_as,
+                            up_down,
+                            state_or_prefixes_received: state,
+                        })
                     } else {
-                        json!({
-                            "neighbor": s.neighbor,
-                            "v": if s.family == "ipv6" { 6 } else { 4 },
-                            "as": s.remote_as,
-                            "upDown": up_down,
-                            "statePfxRcd": state,
+                        // `v` is the BGP version spoken (4), whatever the address family.
+                        to_value(&arm::ExpressRouteCircuitRoutesTableSummary {
+                            neighbor: s.neighbor.clone(),
+                            v: 4,
+                            asn: s.remote_as,
+                            up_down,
+                            state_pfx_rcd: state,
                         })
                     }
                 })
@@ -463,20 +607,29 @@ impl Service {
         };
         let (pi, po) = bytes(Device::Primary);
         let (si, so) = bytes(Device::Secondary);
-        json!({"primarybytesIn": pi, "primarybytesOut": po, "secondarybytesIn": si, "secondarybytesOut": so})
+        crate::resources::to_value(&api::arm::circuit::ExpressRouteCircuitStats {
+            primary_bytes_in: pi,
+            primary_bytes_out: po,
+            secondary_bytes_in: si,
+            secondary_bytes_out: so,
+        })
     }
 
     /// Live status of a circuit's two links (a Causeway extension of the circuit body):
     /// which edge, the customer's namespace in the lab, and what is wrong if anything is.
-    pub(crate) fn link_status(&self, c: &Circuit) -> Value {
-        let mut out = serde_json::Map::new();
-        for device in [Device::Primary, Device::Secondary] {
+    pub(crate) fn link_status(&self, c: &Circuit) -> api::arm::circuit::CircuitLinks {
+        use api::arm::circuit::CircuitLinkStatus;
+        let inventory = self.edges.inventory();
+        let link = |device: Device| -> CircuitLinkStatus {
             let Some(edge) = self.link_edge(c, device) else {
-                out.insert(
-                    device.as_str().into(),
-                    json!({"state": "NoEdge", "error": format!("No edge pair serves peering location '{}'.", c.provider.peering_location)}),
-                );
-                continue;
+                return CircuitLinkStatus {
+                    state: "NoEdge".into(),
+                    error: Some(format!(
+                        "No edge pair serves peering location '{}'.",
+                        c.provider.peering_location
+                    )),
+                    ..CircuitLinkStatus::default()
+                };
             };
             let report = self.edges.report_for(&edge, &c.service_key);
             let alive = self.edges.edge_alive(&edge);
@@ -495,52 +648,55 @@ impl Service {
                 Device::Primary => Role::Primary,
                 Device::Secondary => Role::Secondary,
             };
-            let inventory = self.edges.inventory();
             let lab = inventory.place(&edge).is_some_and(|p| p.edge.lab);
-            let mut v = json!({"edge": edge, "state": state});
-            if lab {
-                v["customerNamespace"] = json!(customer_namespace(&c.service_key, role));
+            CircuitLinkStatus {
+                edge: Some(edge),
+                state: state.into(),
+                customer_namespace: lab.then(|| customer_namespace(&c.service_key, role)),
+                error,
             }
-            if let Some(e) = error {
-                v["error"] = json!(e);
-            }
-            out.insert(device.as_str().into(), v);
+        };
+        api::arm::circuit::CircuitLinks {
+            primary: link(Device::Primary),
+            secondary: link(Device::Secondary),
         }
-        Value::Object(out)
     }
 
     /// Per-link session state of a peering (a Causeway extension of the peering body): says
     /// why a session is down.
-    pub(crate) fn peering_status(&self, c: &Circuit, peering: &str) -> Value {
-        let mut out = serde_json::Map::new();
-        for device in [Device::Primary, Device::Secondary] {
-            let sessions: Vec<Value> = self
-                .link_edge(c, device)
+    pub(crate) fn peering_status(
+        &self,
+        c: &Circuit,
+        peering: &str,
+    ) -> api::arm::circuit::PeeringLinks {
+        let sessions = |device: Device| -> Vec<api::arm::circuit::PeeringSessionStatus> {
+            self.link_edge(c, device)
                 .and_then(|e| self.edges.report_for(&e, &c.service_key))
                 .and_then(|r| {
-                    r.peerings
-                        .into_iter()
-                        .find(|p| p.name.eq_ignore_ascii_case(peering))
-                })
-                .map(|p| {
-                    p.sessions
+                    let p = r
+                        .peerings
                         .iter()
-                        .map(|s| {
-                            json!({
-                                "neighbor": s.neighbor,
-                                "state": s.state,
-                                "prefixesReceived": s.prefixes_received,
-                                "prefixesAdvertised": s.prefixes_advertised,
-                                "lastError": s.last_error,
-                                "bfd": s.bfd,
+                        .find(|p| p.name.eq_ignore_ascii_case(peering))?;
+                    Some(
+                        p.sessions
+                            .iter()
+                            .map(|s| api::arm::circuit::PeeringSessionStatus {
+                                neighbor: s.neighbor.clone(),
+                                state: s.state.clone(),
+                                prefixes_received: s.prefixes_received,
+                                prefixes_advertised: s.prefixes_advertised,
+                                last_error: s.last_error.clone(),
+                                bfd: s.bfd.clone(),
                             })
-                        })
-                        .collect()
+                            .collect(),
+                    )
                 })
-                .unwrap_or_default();
-            out.insert(device.as_str().into(), Value::Array(sessions));
+                .unwrap_or_default()
+        };
+        api::arm::circuit::PeeringLinks {
+            primary: sessions(Device::Primary),
+            secondary: sessions(Device::Secondary),
         }
-        Value::Object(out)
     }
 }
 

@@ -282,7 +282,9 @@ async fn edge_desired(
             return Err(forbidden(&format!("act as edge '{edge}'")));
         }
         if let Some(after) = query.get("after").and_then(|a| a.parse::<u64>().ok()) {
-            app.service.edges.wait_for_change(after, LONG_POLL).await;
+            app.service
+                .wait_for_edge_change(&edge, after, LONG_POLL)
+                .await?;
         }
         let service = app.service.clone();
         let desired = tokio::task::spawn_blocking(move || service.edge_desired(&edge))
@@ -328,7 +330,7 @@ async fn get_inventory(State(app): State<App>, headers: HeaderMap) -> Response {
         let inv = app.service.edges.inventory();
         Ok(json_response(
             StatusCode::OK,
-            &serde_json::to_value(inv).unwrap_or_default(),
+            &serde_json::to_value(&*inv).unwrap_or_default(),
         ))
     })
     .await

@@ -6,7 +6,8 @@
 //! [`super::connections`]); one in use cannot be deleted. Authorizations mean nothing to
 //! the edges, so their writes touch no circuit there.
 
-use serde_json::{Value, json};
+use api::arm::circuit as arm;
+use serde_json::Value;
 
 use super::{circuits, put, rg};
 use crate::arm::lro::Operation;
@@ -59,21 +60,22 @@ pub fn routes() -> Vec<Route> {
 
 /// An authorization in ARM's shape under its circuit.
 pub fn render(circuit_id: &str, a: &Authorization) -> Value {
-    let mut v = json!({
-        "id": format!("{circuit_id}/authorizations/{}", a.name),
-        "name": a.name,
-        "type": "Microsoft.Network/expressRouteCircuits/authorizations",
-        "etag": a.etag,
-        "properties": {
-            "provisioningState": "Succeeded",
-            "authorizationKey": a.key,
-            "authorizationUseStatus": a.use_status,
-        }
-    });
-    if let Some(uri) = &a.connection_resource_uri {
-        v["properties"]["connectionResourceUri"] = json!(uri);
+    super::to_value(&dto(circuit_id, a))
+}
+
+pub fn dto(circuit_id: &str, a: &Authorization) -> arm::ExpressRouteCircuitAuthorization {
+    arm::ExpressRouteCircuitAuthorization {
+        id: format!("{circuit_id}/authorizations/{}", a.name),
+        name: a.name.clone(),
+        kind: "Microsoft.Network/expressRouteCircuits/authorizations".into(),
+        etag: a.etag.clone(),
+        properties: arm::AuthorizationPropertiesFormat {
+            authorization_key: a.key.clone(),
+            authorization_use_status: a.use_status.clone(),
+            connection_resource_uri: a.connection_resource_uri.clone(),
+            ..Default::default()
+        },
     }
-    v
 }
 
 fn authorization_of<'a>(c: &'a Circuit, name: &str) -> R<&'a Authorization> {

@@ -1,7 +1,6 @@
 //! `Microsoft.Network/expressRouteCircuits`: the customer's circuit.
 //!
-//! Rules: the SKU and the provider's offer are validated against the catalogue
-//! ([`crate::validate::circuit`]); an update may raise the bandwidth but not lower it, move
+//! Rules: the SKU and the provider's offer are validated against the catalogue ([`input`]); an update may raise the bandwidth but not lower it, move
 //! MeteredData to UnlimitedData but not back, and never change provider, peering location,
 //! region or the Local tier; a circuit the provider still has provisioned cannot be deleted,
 //! nor one that virtual networks are connected to. Every circuit gets a fresh service key,
@@ -10,15 +9,22 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use api::arm::circuit as arm;
+use serde_json::Value;
 
-use super::{Stored, list, load, missing, put, rg, sub};
+use super::{Stored, list, load, missing, put, rg, sub, to_value};
 use crate::arm::lro::Operation;
 use crate::arm::{Outcome, R, Verb, region};
+use crate::catalog::Catalog;
 use crate::model::{Circuit, cross_connection_rg};
+use crate::model::{ProviderProperties, Sku};
 use crate::service::{Call, Route, Service};
 use crate::store::Read;
-use crate::validate;
+use crate::validate::{self, canonical, field, opt_bool, opt_str, opt_u64, req_str, tags};
+
+fn bad(code: &'static str, message: impl Into<String>) -> crate::arm::ArmError {
+    crate::arm::ArmError::bad_request(code, message)
+}
 
 pub const KIND: &str = "expressRouteCircuits";
 const SCHEMA: Option<&str> = Some("ExpressRouteCircuit");
@@ -142,45 +148,52 @@ pub fn visible(st: &impl Read, call: &Call) -> R<Circuit> {
 /// The circuit body, with its peerings as a GET of each answers and its links' live
 /// status (`properties.causeway`, a Causeway extension).
 pub fn render(svc: &Service, c: &Circuit) -> Value {
+    to_value(&dto(svc, c))
+}
+
+/// The circuit as its typed ARM body.
+pub fn dto(svc: &Service, c: &Circuit) -> arm::ExpressRouteCircuit {
     let id = c.id();
-    let peerings: Vec<Value> = c
-        .peerings
-        .iter()
-        .map(|p| super::peerings::render(svc, c, p))
-        .collect();
-    let authorizations: Vec<Value> = c
-        .authorizations
-        .iter()
-        .map(|a| super::authorizations::render(&id, a))
-        .collect();
-    json!({
-        "id": id,
-        "name": c.name,
-        "type": "Microsoft.Network/expressRouteCircuits",
-        "location": c.location,
-        "tags": c.tags,
-        "etag": c.etag,
-        "sku": {"name": c.sku.name(), "tier": c.sku.tier, "family": c.sku.family},
-        "properties": {
-            "provisioningState": "Succeeded",
-            "circuitProvisioningState": "Enabled",
-            "serviceProviderProvisioningState": c.provider_state,
-            "serviceProviderNotes": c.provider_notes,
-            "serviceKey": c.service_key,
-            "stag": c.stag.unwrap_or(0),
-            "allowClassicOperations": c.allow_classic_operations,
-            "globalReachEnabled": c.global_reach_enabled,
-            "gatewayManagerEtag": "",
-            "serviceProviderProperties": {
-                "serviceProviderName": c.provider.service_provider_name,
-                "peeringLocation": c.provider.peering_location,
-                "bandwidthInMbps": c.provider.bandwidth_in_mbps,
-            },
-            "peerings": peerings,
-            "authorizations": authorizations,
-            "causeway": {"links": svc.link_status(c)},
-        }
-    })
+    arm::ExpressRouteCircuit {
+        id: id.clone(),
+        name: c.name.clone(),
+        kind: arm::ExpressRouteCircuit::TYPE.into(),
+        location: c.location.clone(),
+        tags: c.tags.clone(),
+        etag: c.etag.clone(),
+        sku: arm::ExpressRouteCircuitSku {
+            name: c.sku.name(),
+            tier: c.sku.tier.clone(),
+            family: c.sku.family.clone(),
+        },
+        properties: arm::ExpressRouteCircuitPropertiesFormat {
+            service_provider_provisioning_state: c.provider_state.clone(),
+            service_provider_notes: Some(c.provider_notes.clone()),
+            service_key: c.service_key.clone(),
+            stag: c.stag.unwrap_or(0),
+            allow_classic_operations: c.allow_classic_operations,
+            global_reach_enabled: c.global_reach_enabled,
+            service_provider_properties: Some(arm::ExpressRouteCircuitServiceProviderProperties {
+                service_provider_name: c.provider.service_provider_name.clone(),
+                peering_location: c.provider.peering_location.clone(),
+                bandwidth_in_mbps: c.provider.bandwidth_in_mbps,
+            }),
+            peerings: c
+                .peerings
+                .iter()
+                .map(|p| super::peerings::dto(svc, c, p))
+                .collect(),
+            authorizations: c
+                .authorizations
+                .iter()
+                .map(|a| super::authorizations::dto(&id, a))
+                .collect(),
+            causeway: Some(arm::CausewayCircuitStatus {
+                links: svc.link_status(c),
+            }),
+            ..Default::default()
+        },
+    }
 }
 
 // ===== handlers =====
@@ -211,7 +224,7 @@ fn put_circuit(svc: &Service, call: &Call) -> R<Outcome> {
     call.writable(sub)?;
     validate::resource_name(KIND, name)?;
     validate::resource_name("resourceGroups", rg)?;
-    let input = validate::circuit(call.body()?, &svc.catalog)?;
+    let input = input(call.body()?, &svc.catalog)?;
     region::validate(&input.location, "location")?;
     let id = circuit_id(sub, rg, name);
     let (circuit, created, op) = svc.write(|tx| {
@@ -317,7 +330,7 @@ fn delete_circuit(svc: &Service, call: &Call) -> R<Outcome> {
 
 /// What a circuit update may change (Azure's rules): provider and location never; bandwidth
 /// only up; MeteredData → UnlimitedData but not back; Standard ↔ Premium freely.
-fn update_rules(old: &Circuit, new: &validate::CircuitInput) -> R<()> {
+fn update_rules(old: &Circuit, new: &CircuitInput) -> R<()> {
     let bad = |code, m: String| Err(crate::arm::ArmError::bad_request(code, m));
     if !old
         .provider
@@ -371,4 +384,160 @@ fn update_rules(old: &Circuit, new: &validate::CircuitInput) -> R<()> {
         );
     }
     Ok(())
+}
+
+// ===== validation =====
+
+pub const SKU_TIERS: [&str; 3] = ["Local", "Standard", "Premium"];
+pub const SKU_FAMILIES: [&str; 2] = ["MeteredData", "UnlimitedData"];
+
+/// The validated parts of a circuit PUT.
+#[derive(Debug)]
+pub struct CircuitInput {
+    pub location: String,
+    pub tags: std::collections::BTreeMap<String, String>,
+    pub sku: Sku,
+    pub provider: ProviderProperties,
+    pub allow_classic_operations: bool,
+    pub global_reach_enabled: bool,
+}
+
+/// Validates a circuit PUT against the provider catalogue.
+pub fn input(body: &Value, catalog: &Catalog) -> R<CircuitInput> {
+    let location = req_str(body, "location")?.to_owned();
+    let tier_in = opt_str(body, "sku.tier")?;
+    let family_in = opt_str(body, "sku.family")?;
+    let name_in = opt_str(body, "sku.name")?;
+    // Terraform and the SDKs send tier and family; some templates send only the name.
+    let (tier_in, family_in) = match (tier_in, family_in, name_in) {
+        (Some(t), Some(f), _) => (t, f),
+        (None, None, Some(n)) => n.split_once('_').ok_or_else(|| {
+            bad(
+                "InvalidSku",
+                format!("SKU name '{n}' must be <tier>_<family>."),
+            )
+        })?,
+        _ => {
+            return Err(bad(
+                "InvalidSku",
+                "'sku.tier' and 'sku.family' are required.",
+            ));
+        }
+    };
+    let tier = canonical(tier_in, &SKU_TIERS).ok_or_else(|| {
+        bad(
+            "InvalidSku",
+            format!("SKU tier '{tier_in}' is not offered: use Local, Standard or Premium."),
+        )
+    })?;
+    let family = canonical(family_in, &SKU_FAMILIES).ok_or_else(|| {
+        bad(
+            "InvalidSku",
+            format!("SKU family '{family_in}' is not offered: use MeteredData or UnlimitedData."),
+        )
+    })?;
+    let sku = Sku {
+        tier: tier.into(),
+        family: family.into(),
+    };
+    if let Some(n) = name_in
+        && !n.eq_ignore_ascii_case(&sku.name())
+    {
+        return Err(bad(
+            "InvalidSku",
+            format!(
+                "SKU name '{n}' does not match tier and family ('{}').",
+                sku.name()
+            ),
+        ));
+    }
+    if field(body, "properties.expressRoutePort").is_some() {
+        return Err(bad(
+            "ExpressRouteDirectNotSupported",
+            "Circuits on ExpressRoute Direct ports are not offered by this deployment; \
+             use serviceProviderProperties to order a circuit through a provider.",
+        ));
+    }
+    let provider_name = req_str(
+        body,
+        "properties.serviceProviderProperties.serviceProviderName",
+    )?;
+    let peering_location = req_str(body, "properties.serviceProviderProperties.peeringLocation")?;
+    let bandwidth = opt_u64(body, "properties.serviceProviderProperties.bandwidthInMbps")?
+        .ok_or_else(|| {
+            bad(
+                "InvalidRequestFormat",
+                "'properties.serviceProviderProperties.bandwidthInMbps' is required.",
+            )
+        })?;
+    let provider = catalog.provider(provider_name).ok_or_else(|| {
+        bad(
+            "InvalidServiceProviderName",
+            format!(
+                "Service provider '{provider_name}' is not in this deployment's catalogue (see expressRouteServiceProviders): {}.",
+                catalog.providers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })?;
+    let loc = provider
+        .peering_locations
+        .iter()
+        .find(|l| l.eq_ignore_ascii_case(peering_location))
+        .ok_or_else(|| {
+            bad(
+                "InvalidPeeringLocation",
+                format!(
+                    "Provider '{}' does not serve peering location '{peering_location}'; it serves: {}.",
+                    provider.name,
+                    provider.peering_locations.join(", ")
+                ),
+            )
+        })?;
+    let bandwidth = u32::try_from(bandwidth)
+        .ok()
+        .filter(|b| provider.bandwidths_mbps.contains(b))
+        .ok_or_else(|| {
+            bad(
+                "InvalidBandwidth",
+                format!(
+                    "Provider '{}' does not offer {bandwidth} Mbps; offered: {} Mbps.",
+                    provider.name,
+                    provider
+                        .bandwidths_mbps
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
+    if sku.tier == "Local" {
+        if !catalog.location(loc).is_some_and(|l| l.local) {
+            return Err(bad(
+                "LocalSkuNotAvailable",
+                format!(
+                    "The Local SKU is not sold at peering location '{loc}' (no Azure region in its metro)."
+                ),
+            ));
+        }
+        if sku.family != "UnlimitedData" {
+            return Err(bad(
+                "InvalidSku",
+                "The Local SKU is sold with the UnlimitedData family only.",
+            ));
+        }
+    }
+    Ok(CircuitInput {
+        location,
+        tags: tags(body)?,
+        sku,
+        provider: ProviderProperties {
+            service_provider_name: provider.name.clone(),
+            peering_location: loc.clone(),
+            bandwidth_in_mbps: bandwidth,
+        },
+        allow_classic_operations: opt_bool(body, "properties.allowClassicOperations")?
+            .unwrap_or(false),
+        global_reach_enabled: opt_bool(body, "properties.globalReachEnabled")?.unwrap_or(false),
+    })
 }

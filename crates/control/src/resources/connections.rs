@@ -10,8 +10,9 @@
 
 use std::collections::BTreeMap;
 
+use api::arm::network as net;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::gateways::{self, Gateway, PRIVATE_PEERING, gateway_connection_limit};
 use super::vnets::{self, VirtualNetwork};
@@ -155,30 +156,33 @@ fn visible(st: &impl Read, call: &Call) -> R<Connection> {
 pub fn render(conn: &Connection, circuit: Option<&Circuit>) -> Value {
     let connected =
         circuit.is_some_and(|c| c.provisioned() && c.peering(PRIVATE_PEERING).is_some());
-    let mut props = json!({
-        "provisioningState": "Succeeded",
-        "resourceGuid": conn.resource_guid,
-        "connectionType": "ExpressRoute",
-        "virtualNetworkGateway1": {"id": conn.gateway.id(gateways::KIND)},
-        "peer": {"id": conn.circuit.id(circuits::KIND)},
-        "routingWeight": conn.routing_weight,
-        "connectionStatus": if connected { "Connected" } else { "NotConnected" },
-        "expressRouteGatewayBypass": conn.gateway_bypass,
-        "enableBgp": false,
-        "ingressBytesTransferred": 0,
-        "egressBytesTransferred": 0,
-    });
-    if let Some(k) = &conn.authorization_key {
-        props["authorizationKey"] = json!(k);
-    }
-    json!({
-        "id": conn.id(),
-        "name": conn.name,
-        "type": "Microsoft.Network/connections",
-        "location": conn.location,
-        "tags": conn.tags,
-        "etag": conn.etag,
-        "properties": props,
+    super::to_value(&net::VirtualNetworkGatewayConnection {
+        id: conn.id(),
+        name: conn.name.clone(),
+        kind: "Microsoft.Network/connections".into(),
+        location: conn.location.clone(),
+        tags: conn.tags.clone(),
+        etag: conn.etag.clone(),
+        properties: net::VirtualNetworkGatewayConnectionPropertiesFormat {
+            authorization_key: conn.authorization_key.clone(),
+            virtual_network_gateway1: api::arm::SubResource {
+                id: conn.gateway.id(gateways::KIND),
+            },
+            connection_type: "ExpressRoute".into(),
+            routing_weight: conn.routing_weight,
+            connection_status: if connected {
+                "Connected"
+            } else {
+                "NotConnected"
+            }
+            .into(),
+            peer: Some(api::arm::SubResource {
+                id: conn.circuit.id(circuits::KIND),
+            }),
+            resource_guid: conn.resource_guid.clone(),
+            express_route_gateway_bypass: conn.gateway_bypass,
+            ..Default::default()
+        },
     })
 }
 

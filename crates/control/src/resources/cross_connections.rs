@@ -9,7 +9,8 @@
 //! the provider writes Layer-3 peerings (lastModifiedBy ServiceProvider). For the edges: the
 //! provisioning state decides whether the circuit runs at all, so writes touch the circuit.
 
-use serde_json::{Value, json};
+use api::arm::cross_connection as xc;
+use serde_json::Value;
 
 use super::{circuits, load, peerings, put, rg, sub};
 use crate::arm::lro::Operation;
@@ -112,31 +113,38 @@ pub fn routes() -> Vec<Route> {
 /// The provider's view in ARM's shape.
 pub fn render(c: &Circuit, provider_sub: &str) -> Value {
     let id = c.cross_connection_id(provider_sub);
-    let peerings: Vec<Value> = c
-        .peerings
-        .iter()
-        .map(|p| peerings::render_wire(p, &id, KIND, c, crate::model::AZURE_ASN))
-        .collect();
-    json!({
-        "id": id,
-        "name": c.service_key,
-        "type": "Microsoft.Network/expressRouteCrossConnections",
-        "location": c.location,
-        "tags": c.cross_connection_tags,
-        "etag": c.etag,
-        "properties": {
-            "provisioningState": "Succeeded",
-            "primaryAzurePort": primary_port(c),
-            "secondaryAzurePort": secondary_port(c),
-            "sTag": c.stag.unwrap_or(0),
-            "peeringLocation": c.provider.peering_location,
-            "bandwidthInMbps": c.provider.bandwidth_in_mbps,
-            "expressRouteCircuit": {"id": c.id()},
-            "serviceProviderProvisioningState": c.provider_state,
-            "serviceProviderNotes": c.provider_notes,
-            "peerings": peerings,
-        }
+    super::to_value(&xc::ExpressRouteCrossConnection {
+        id: id.clone(),
+        name: c.service_key.clone(),
+        kind: "Microsoft.Network/expressRouteCrossConnections".into(),
+        location: c.location.clone(),
+        tags: c.cross_connection_tags.clone(),
+        etag: c.etag.clone(),
+        properties: xc::ExpressRouteCrossConnectionProperties {
+            primary_azure_port: primary_port(c),
+            secondary_azure_port: secondary_port(c),
+            s_tag: c.stag.unwrap_or(0),
+            peering_location: c.provider.peering_location.clone(),
+            bandwidth_in_mbps: c.provider.bandwidth_in_mbps,
+            express_route_circuit: xc::ExpressRouteCircuitReference { id: c.id() },
+            service_provider_provisioning_state: c.provider_state.clone(),
+            service_provider_notes: Some(c.provider_notes.clone()),
+            peerings: c
+                .peerings
+                .iter()
+                .map(|p| peerings::cross_dto(p, c, &id))
+                .collect(),
+            ..Default::default()
+        },
     })
+}
+
+fn render_peering(p: &crate::model::Peering, c: &Circuit, provider_sub: &str) -> Value {
+    super::to_value(&peerings::cross_dto(
+        p,
+        c,
+        &c.cross_connection_id(provider_sub),
+    ))
 }
 
 /// The provider whose catalogue subscription a call addresses, if the caller is it.
@@ -262,11 +270,10 @@ fn patch_cross_connection(svc: &Service, call: &Call) -> R<Outcome> {
 
 fn list_peerings(svc: &Service, call: &Call) -> R<Outcome> {
     let c = svc.read(|st| visible(svc, st, call))?;
-    let id = c.cross_connection_id(call.params.sub());
     let items = c
         .peerings
         .iter()
-        .map(|p| peerings::render_wire(p, &id, KIND, &c, crate::model::AZURE_ASN))
+        .map(|p| render_peering(p, &c, call.params.sub()))
         .collect();
     Ok(svc.page_of(call, items))
 }
@@ -274,14 +281,7 @@ fn list_peerings(svc: &Service, call: &Call) -> R<Outcome> {
 fn get_peering(svc: &Service, call: &Call) -> R<Outcome> {
     let c = svc.read(|st| visible(svc, st, call))?;
     let p = peerings::peering_of(&c, call.params.get("peeringName"))?;
-    let id = c.cross_connection_id(call.params.sub());
-    Ok(Outcome::Ok(peerings::render_wire(
-        p,
-        &id,
-        KIND,
-        &c,
-        crate::model::AZURE_ASN,
-    )))
+    Ok(Outcome::Ok(render_peering(p, &c, call.params.sub())))
 }
 
 fn put_peering(svc: &Service, call: &Call) -> R<Outcome> {
@@ -289,10 +289,9 @@ fn put_peering(svc: &Service, call: &Call) -> R<Outcome> {
     // re-reads the circuit inside its transaction by service key.
     svc.read(|st| visible(svc, st, call))?;
     let (c, p, created, op) = peerings::write(svc, call, "ServiceProvider", by_service_key)?;
-    let id = c.cross_connection_id(call.params.sub());
     Ok(Outcome::Written {
         created,
-        body: peerings::render_wire(&p, &id, KIND, &c, crate::model::AZURE_ASN),
+        body: render_peering(&p, &c, call.params.sub()),
         lro: Some(svc.lro(call, &op, &c.location)),
     })
 }

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use api::arm::network as net;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -200,43 +201,65 @@ pub fn touch_connected(tx: &mut Tx<'_>, g: &Gateway) -> R<()> {
     Ok(())
 }
 
-/// A gateway in ARM's shape.
+/// A gateway in ARM's shape. Its BGP settings are the cloud side's: AS 65515 at the
+/// gateway's fabric address.
 pub fn render(g: &Gateway) -> Value {
-    let mut ipc = json!({
-        "id": format!("{}/ipConfigurations/{}", g.id(), g.ip_config_name),
-        "name": g.ip_config_name,
-        "etag": g.etag,
-        "properties": {
-            "provisioningState": "Succeeded",
-            "privateIPAllocationMethod": "Dynamic",
-            "privateIPAddress": g.private_ip,
-            "subnet": {"id": format!("{}/subnets/{GATEWAY_SUBNET}", g.vnet.id(vnets::KIND))},
-        }
-    });
-    if let Some(p) = &g.public_ip {
-        ipc["properties"]["publicIPAddress"] = json!({"id": p});
-    }
-    let mut props = json!({
-        "provisioningState": "Succeeded",
-        "resourceGuid": g.resource_guid,
-        "gatewayType": "ExpressRoute",
-        "sku": {"name": g.sku, "tier": g.sku},
-        "ipConfigurations": [ipc],
-        "enableBgp": false,
-        "activeActive": false,
-        "adminState": "Enabled",
-    });
-    if let Some(b) = g.scale {
-        props["autoScaleConfiguration"] = json!({"bounds": {"min": b.min, "max": b.max}});
-    }
-    json!({
-        "id": g.id(),
-        "name": g.name,
-        "type": "Microsoft.Network/virtualNetworkGateways",
-        "location": g.location,
-        "tags": g.tags,
-        "etag": g.etag,
-        "properties": props,
+    let ipc_id = format!("{}/ipConfigurations/{}", g.id(), g.ip_config_name);
+    super::to_value(&net::VirtualNetworkGateway {
+        id: g.id(),
+        name: g.name.clone(),
+        kind: "Microsoft.Network/virtualNetworkGateways".into(),
+        location: g.location.clone(),
+        tags: g.tags.clone(),
+        etag: g.etag.clone(),
+        properties: net::VirtualNetworkGatewayPropertiesFormat {
+            auto_scale_configuration: g.scale.map(|b| {
+                net::VirtualNetworkGatewayAutoScaleConfiguration {
+                    bounds: net::VirtualNetworkGatewayAutoScaleBounds {
+                        min: b.min,
+                        max: b.max,
+                    },
+                }
+            }),
+            ip_configurations: vec![net::VirtualNetworkGatewayIPConfiguration {
+                id: ipc_id.clone(),
+                name: g.ip_config_name.clone(),
+                etag: g.etag.clone(),
+                properties: net::VirtualNetworkGatewayIPConfigurationPropertiesFormat {
+                    private_ip_allocation_method: "Dynamic".into(),
+                    subnet: api::arm::SubResource {
+                        id: format!("{}/subnets/{GATEWAY_SUBNET}", g.vnet.id(vnets::KIND)),
+                    },
+                    public_ip_address: g
+                        .public_ip
+                        .as_ref()
+                        .map(|p| api::arm::SubResource { id: p.clone() }),
+                    private_ip_address: Some(g.private_ip.clone()),
+                    ..Default::default()
+                },
+            }],
+            gateway_type: "ExpressRoute".into(),
+            sku: net::VirtualNetworkGatewaySku {
+                name: g.sku.clone(),
+                tier: g.sku.clone(),
+                capacity: None,
+            },
+            bgp_settings: Some(net::BgpSettings {
+                asn: GATEWAY_ASN,
+                bgp_peering_address: Some(g.private_ip.clone()),
+                peer_weight: 0,
+                bgp_peering_addresses: vec![net::IPConfigurationBgpPeeringAddress {
+                    ipconfiguration_id: ipc_id,
+                    default_bgp_ip_addresses: vec![g.private_ip.clone()],
+                    custom_bgp_ip_addresses: Vec::new(),
+                    tunnel_ip_addresses: Vec::new(),
+                }],
+            }),
+            resource_guid: g.resource_guid.clone(),
+            admin_state: "Enabled".into(),
+            ..Default::default()
+        },
+        ..Default::default()
     })
 }
 
@@ -595,15 +618,15 @@ fn route_rows(svc: &Service, st: &impl Read, g: &Gateway, which: GatewayRoutes) 
                     .iter()
                     .find(|(a, _)| *a == r.next_hop)
                     .map_or(0, |(_, w)| *w);
-                rows.push(json!({
-                    "localAddress": g.private_ip,
-                    "network": r.network,
-                    "nextHop": r.next_hop,
-                    "sourcePeer": r.next_hop,
-                    "origin": "EBgp",
-                    "asPath": r.as_path.split_whitespace().collect::<Vec<_>>().join("-"),
-                    "weight": weight,
-                }));
+                rows.push(gateway_route(
+                    &g.private_ip,
+                    &r.network,
+                    &r.next_hop,
+                    &r.next_hop,
+                    "EBgp",
+                    &r.as_path.split_whitespace().collect::<Vec<_>>().join("-"),
+                    weight,
+                ));
             }
         }
         GatewayRoutes::Learned => {
@@ -652,15 +675,15 @@ fn route_rows(svc: &Service, st: &impl Read, g: &Gateway, which: GatewayRoutes) 
                             .chain(path.iter().map(|s| (*s).to_owned()))
                             .collect::<Vec<_>>()
                             .join("-");
-                        rows.push(json!({
-                            "localAddress": g.private_ip,
-                            "network": r.network,
-                            "nextHop": r.next_hop,
-                            "sourcePeer": source,
-                            "origin": "EBgp",
-                            "asPath": as_path,
-                            "weight": conn.routing_weight,
-                        }));
+                        rows.push(gateway_route(
+                            &g.private_ip,
+                            &r.network,
+                            &r.next_hop,
+                            &source,
+                            "EBgp",
+                            &as_path,
+                            conn.routing_weight,
+                        ));
                     }
                 }
             }
@@ -668,15 +691,15 @@ fn route_rows(svc: &Service, st: &impl Read, g: &Gateway, which: GatewayRoutes) 
         GatewayRoutes::Advertised => {
             if let Some(v) = load::<VirtualNetwork>(st, &g.vnet.id(vnets::KIND))? {
                 for prefix in &v.address_prefixes {
-                    rows.push(json!({
-                        "localAddress": g.private_ip,
-                        "network": prefix,
-                        "nextHop": g.private_ip,
-                        "sourcePeer": g.private_ip,
-                        "origin": "Igp",
-                        "asPath": "65515",
-                        "weight": 0,
-                    }));
+                    rows.push(gateway_route(
+                        &g.private_ip,
+                        prefix,
+                        &g.private_ip,
+                        &g.private_ip,
+                        "Igp",
+                        "65515",
+                        0,
+                    ));
                 }
             }
         }
@@ -846,6 +869,27 @@ pub fn fabrics_of_circuit(st: &impl Read, c: &Circuit) -> R<Vec<GatewayFabric>> 
         }
     }
     Ok(out)
+}
+
+/// One row of `getLearnedRoutes` / `getAdvertisedRoutes`.
+fn gateway_route(
+    local: &str,
+    network: &str,
+    next_hop: &str,
+    source_peer: &str,
+    origin: &str,
+    as_path: &str,
+    weight: u32,
+) -> Value {
+    super::to_value(&net::GatewayRoute {
+        local_address: local.to_owned(),
+        network: network.to_owned(),
+        next_hop: next_hop.to_owned(),
+        source_peer: source_peer.to_owned(),
+        origin: origin.to_owned(),
+        as_path: as_path.to_owned(),
+        weight,
+    })
 }
 
 /// The edge's address on a link subnet (the second usable one, as the edges take it).

@@ -127,6 +127,11 @@ pub fn put<T: Stored>(tx: &mut Tx<'_>, r: &T) -> R<()> {
     Ok(())
 }
 
+/// A typed ARM body as JSON (the DTOs of `api::arm` always serialize).
+pub fn to_value<T: Serialize>(body: &T) -> serde_json::Value {
+    serde_json::to_value(body).unwrap_or_default()
+}
+
 /// A 404 for a resource of `kind` named `name` (also what another tenant's answers).
 pub fn missing(kind: &str, name: &str) -> ArmError {
     ArmError::not_found(&format!("Microsoft.Network/{kind}"), name)

@@ -5,8 +5,6 @@
 //! catalogue subscription, to that provider); anything else reads as missing. The result of
 //! a PUT is the resource as a GET answers it now, through the same route and renderer.
 
-use serde_json::json;
-
 use super::sub;
 use crate::arm::{ArmError, Outcome, R, Verb};
 use crate::service::{Call, Route, Service};
@@ -47,18 +45,21 @@ fn load(svc: &Service, call: &Call) -> R<crate::arm::lro::Operation> {
 fn status(svc: &Service, call: &Call) -> R<Outcome> {
     let op = load(svc, call)?;
     let p = &call.params;
-    Ok(Outcome::Ok(json!({
-        "id": format!(
-            "/subscriptions/{}/providers/Microsoft.Network/locations/{}/operations/{}",
-            p.sub(),
-            p.get("location"),
-            op.id
-        ),
-        "name": op.id,
-        "status": op.status,
-        "startTime": op.start_time,
-        "endTime": op.end_time,
-    })))
+    Ok(Outcome::Ok(super::to_value(
+        &api::arm::AsyncOperationStatus {
+            id: Some(format!(
+                "/subscriptions/{}/providers/Microsoft.Network/locations/{}/operations/{}",
+                p.sub(),
+                p.get("location"),
+                op.id
+            )),
+            name: Some(op.id),
+            status: op.status,
+            start_time: Some(op.start_time),
+            end_time: Some(op.end_time),
+            ..Default::default()
+        },
+    )))
 }
 
 fn result(svc: &Service, call: &Call) -> R<Outcome> {

@@ -8,9 +8,10 @@
 
 use std::collections::BTreeMap;
 
+use api::arm::network as net;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::gateways::{self, Gateway};
 use super::{Stored, list, load, missing, put, rg, sub};
@@ -156,44 +157,52 @@ fn visible(st: &impl Read, call: &Call) -> R<VirtualNetwork> {
 
 // ===== rendering =====
 
+fn subnet_dto(v: &VirtualNetwork, s: &Subnet, gateway: Option<&Gateway>) -> net::Subnet {
+    let on_gateway = gateway.filter(|_| s.name.eq_ignore_ascii_case(GATEWAY_SUBNET));
+    net::Subnet {
+        id: format!("{}/subnets/{}", v.id(), s.name),
+        name: s.name.clone(),
+        kind: "Microsoft.Network/virtualNetworks/subnets".into(),
+        etag: s.etag.clone(),
+        properties: net::SubnetPropertiesFormat {
+            address_prefix: s.address_prefixes.first().cloned(),
+            address_prefixes: (s.address_prefixes.len() > 1).then(|| s.address_prefixes.clone()),
+            ip_configurations: on_gateway.map(|g| {
+                vec![api::arm::SubResource {
+                    id: format!("{}/ipConfigurations/{}", g.id(), g.ip_config_name),
+                }]
+            }),
+            ..Default::default()
+        },
+    }
+}
+
 fn render_subnet(v: &VirtualNetwork, s: &Subnet, gateway: Option<&Gateway>) -> Value {
-    let mut props = json!({
-        "provisioningState": "Succeeded",
-        "addressPrefix": s.address_prefixes.first(),
-    });
-    if s.address_prefixes.len() > 1 {
-        props["addressPrefixes"] = json!(s.address_prefixes);
-    }
-    if let Some(g) = gateway.filter(|_| s.name.eq_ignore_ascii_case(GATEWAY_SUBNET)) {
-        props["ipConfigurations"] =
-            json!([{"id": format!("{}/ipConfigurations/{}", g.id(), g.ip_config_name)}]);
-    }
-    json!({
-        "id": format!("{}/subnets/{}", v.id(), s.name),
-        "name": s.name,
-        "type": "Microsoft.Network/virtualNetworks/subnets",
-        "etag": s.etag,
-        "properties": props,
-    })
+    super::to_value(&subnet_dto(v, s, gateway))
 }
 
 /// A virtual network in ARM's shape (its gateway shows on the GatewaySubnet).
 pub fn render(v: &VirtualNetwork, gateway: Option<&Gateway>) -> Value {
-    json!({
-        "id": v.id(),
-        "name": v.name,
-        "type": "Microsoft.Network/virtualNetworks",
-        "location": v.location,
-        "tags": v.tags,
-        "etag": v.etag,
-        "properties": {
-            "provisioningState": "Succeeded",
-            "resourceGuid": v.resource_guid,
-            "addressSpace": {"addressPrefixes": v.address_prefixes},
-            "subnets": v.subnets.iter().map(|s| render_subnet(v, s, gateway)).collect::<Vec<_>>(),
-            "virtualNetworkPeerings": [],
-            "enableDdosProtection": false,
-        }
+    super::to_value(&net::VirtualNetwork {
+        id: v.id(),
+        name: v.name.clone(),
+        kind: "Microsoft.Network/virtualNetworks".into(),
+        location: v.location.clone(),
+        tags: v.tags.clone(),
+        etag: v.etag.clone(),
+        properties: net::VirtualNetworkPropertiesFormat {
+            address_space: net::AddressSpace {
+                address_prefixes: v.address_prefixes.clone(),
+            },
+            subnets: v
+                .subnets
+                .iter()
+                .map(|s| subnet_dto(v, s, gateway))
+                .collect(),
+            resource_guid: v.resource_guid.clone(),
+            ..Default::default()
+        },
+        ..Default::default()
     })
 }
 

@@ -1,4 +1,7 @@
 use super::*;
+use crate::catalog::Catalog;
+use crate::resources::circuits::input as circuit;
+use crate::resources::peerings::{input as peering, is_public, reserved_asn, v4_subnet, v6_subnet};
 use serde_json::json;
 
 fn code<T: std::fmt::Debug>(r: R<T>) -> &'static str {
