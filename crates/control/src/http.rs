@@ -44,7 +44,11 @@ pub fn router(app: App) -> Router {
 
 /// A JSON answer with ARM's content type.
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
+    json_text(status, body.to_string())
+}
+
+fn json_text(status: StatusCode, body: String) -> Response {
+    let mut r = (status, body).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=utf-8"),
@@ -84,8 +88,8 @@ pub fn outcome_response(o: Outcome) -> Response {
         Outcome::Accepted(lro) => (StatusCode::ACCEPTED, None, Some(lro)),
         Outcome::NoContent => (StatusCode::NO_CONTENT, None, None),
     };
-    let mut r = match &body {
-        Some(b) => json_response(status, b),
+    let mut r = match body {
+        Some(b) => json_text(status, b.into_string()),
         None => status.into_response(),
     };
     if let Some(l) = lro {

@@ -20,7 +20,7 @@ use crate::arm::etag::Preconditions;
 use crate::arm::lro::{Lro, Operation};
 use crate::arm::paging::{Page, PageRequest};
 use crate::arm::path::{Template, Verb, segments};
-use crate::arm::{ArmError, Outcome, Params, R, Status, id, region, version};
+use crate::arm::{ArmError, Body, Outcome, Params, R, Status, id, region, version};
 use crate::auth::Principal;
 use crate::catalog::Catalog;
 use crate::store::{Read, Store, StoreError, Tx};
@@ -349,13 +349,13 @@ impl Service {
     }
 
     /// A page of a short in-memory list.
-    pub fn page_of(&self, call: &Call, items: Vec<Value>) -> Outcome {
+    pub fn page_of(&self, call: &Call, items: Vec<Body>) -> Outcome {
         self.page(call, Page::of(items, call.page))
     }
 
     /// A page of store rows (position, rendered item), fetched with one more than the page
     /// holds: the extra row only says that more remain.
-    pub fn page_rows(&self, call: &Call, mut rows: Vec<(i64, Value)>) -> Outcome {
+    pub fn page_rows(&self, call: &Call, mut rows: Vec<(i64, Body)>) -> Outcome {
         let size = call.page.size;
         let more = rows.len() > size;
         rows.truncate(size);

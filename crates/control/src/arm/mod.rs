@@ -139,16 +139,43 @@ pub type R<T> = Result<T, ArmError>;
 
 // ===== outcomes =====
 
+/// A JSON body: serialized straight from a typed DTO, or a value built in place.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Text(String),
+    Value(Value),
+}
+
+impl Body {
+    /// A typed body, serialized once (no intermediate `Value`).
+    pub fn of<T: serde::Serialize>(t: &T) -> Body {
+        Body::Text(serde_json::to_string(t).unwrap_or_else(|_| "{}".into()))
+    }
+
+    pub fn into_string(self) -> String {
+        match self {
+            Body::Text(s) => s,
+            Body::Value(v) => v.to_string(),
+        }
+    }
+}
+
+impl From<Value> for Body {
+    fn from(v: Value) -> Body {
+        Body::Value(v)
+    }
+}
+
 /// What a handler answers; `crate::http` turns it into a response.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// 200 with a body.
-    Ok(Value),
+    Ok(Body),
     /// A PUT's result: 201 if `created`, else 200, with the resource and, for a
     /// long-running operation, where to poll.
     Written {
         created: bool,
-        body: Value,
+        body: Body,
         lro: Option<lro::Lro>,
     },
     /// 202 with where to poll (DELETE and POST actions).

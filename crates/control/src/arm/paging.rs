@@ -5,7 +5,7 @@
 //! first or the thousandth. Lists that are not stored (a circuit's peerings, the provider
 //! catalogue) page by offset over a short in-memory list through the same token.
 
-use serde_json::{Value, json};
+use super::Body;
 
 /// What a list request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,13 +18,13 @@ pub struct PageRequest {
 /// One page: its items and, when more remain, the position to continue after.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
-    pub items: Vec<Value>,
+    pub items: Vec<Body>,
     pub next: Option<i64>,
 }
 
 impl Page {
     /// A page of a short in-memory list, by offset.
-    pub fn of(items: Vec<Value>, req: PageRequest) -> Page {
+    pub fn of(items: Vec<Body>, req: PageRequest) -> Page {
         let start = usize::try_from(req.after).unwrap_or(0).min(items.len());
         let end = start.saturating_add(req.size).min(items.len());
         let next = (end < items.len()).then_some(end as i64);
@@ -35,12 +35,22 @@ impl Page {
     }
 
     /// The list body, with a `nextLink` back to `list_url` (already carrying api-version).
-    pub fn body(self, list_url: &str) -> Value {
-        let mut body = json!({"value": self.items});
-        if let Some(next) = self.next {
-            body["nextLink"] = json!(format!("{list_url}&$skipToken={next}"));
+    pub fn body(self, list_url: &str) -> Body {
+        let mut out = String::from("{\"value\":[");
+        for (i, item) in self.items.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&item.into_string());
         }
-        body
+        out.push(']');
+        if let Some(next) = self.next {
+            let link = format!("{list_url}&$skipToken={next}");
+            out.push_str(",\"nextLink\":");
+            out.push_str(&serde_json::to_string(&link).unwrap_or_default());
+        }
+        out.push('}');
+        Body::Text(out)
     }
 }
 
@@ -57,11 +67,16 @@ mod tests {
 
     #[test]
     fn in_memory_pages_continue_where_the_last_ended() {
-        let items: Vec<Value> = (0..5).map(|i| json!(i)).collect();
+        let items: Vec<Body> = (0..5).map(|i| Body::Value(serde_json::json!(i))).collect();
         let p = Page::of(items.clone(), PageRequest { after: 0, size: 2 });
         assert_eq!((p.items.len(), p.next), (2, Some(2)));
+        let body = p.body("https://x/list?api-version=1").into_string();
+        let v: serde_json::Value = serde_json::from_str(&body).expect("a JSON page");
+        assert_eq!(v["value"], serde_json::json!([0, 1]));
+        assert_eq!(v["nextLink"], "https://x/list?api-version=1&$skipToken=2");
         let p = Page::of(items, PageRequest { after: 4, size: 2 });
-        assert_eq!((p.items, p.next), (vec![json!(4)], None));
+        assert_eq!(p.next, None);
+        assert_eq!(p.body("u").into_string(), "{\"value\":[4]}");
         assert_eq!(parse_token(Some("-3")), 0);
         assert_eq!(parse_token(Some("17")), 17);
     }

@@ -7,11 +7,10 @@
 //! the edges, so their writes touch no circuit there.
 
 use api::arm::circuit as arm;
-use serde_json::Value;
 
 use super::{circuits, put, rg};
 use crate::arm::lro::Operation;
-use crate::arm::{ArmError, Outcome, R, Verb};
+use crate::arm::{ArmError, Body, Outcome, R, Verb};
 use crate::model::{Authorization, Circuit};
 use crate::service::{Call, Route, Service};
 use crate::validate;
@@ -59,8 +58,8 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// An authorization in ARM's shape under its circuit.
-pub fn render(circuit_id: &str, a: &Authorization) -> Value {
-    super::to_value(&dto(circuit_id, a))
+pub fn render(circuit_id: &str, a: &Authorization) -> Body {
+    super::to_body(&dto(circuit_id, a))
 }
 
 pub fn dto(circuit_id: &str, a: &Authorization) -> arm::ExpressRouteCircuitAuthorization {

@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use api::arm::circuit as arm;
 use serde_json::Value;
 
-use super::{Stored, list, load, missing, put, rg, sub, to_value};
+use super::{Stored, list, load, missing, put, rg, sub};
 use crate::arm::lro::Operation;
-use crate::arm::{Outcome, R, Verb, region};
+use crate::arm::{Body, Outcome, R, Verb, region};
 use crate::catalog::Catalog;
 use crate::model::{Circuit, cross_connection_rg};
 use crate::model::{ProviderProperties, Sku};
@@ -147,8 +147,8 @@ pub fn visible(st: &impl Read, call: &Call) -> R<Circuit> {
 
 /// The circuit body, with its peerings as a GET of each answers and its links' live
 /// status (`properties.causeway`, a Causeway extension).
-pub fn render(svc: &Service, c: &Circuit) -> Value {
-    to_value(&dto(svc, c))
+pub fn render(svc: &Service, c: &Circuit) -> Body {
+    super::to_body(&dto(svc, c))
 }
 
 /// The circuit as its typed ARM body.

@@ -12,14 +12,13 @@ use std::collections::BTreeMap;
 
 use api::arm::network as net;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::gateways::{self, Gateway, PRIVATE_PEERING, gateway_connection_limit};
 use super::vnets::{self, VirtualNetwork};
 use super::{Stored, circuits, list, load, missing, put, rg};
 use crate::arm::id::{self, Ref};
 use crate::arm::lro::Operation;
-use crate::arm::{ArmError, Outcome, R, Verb, region};
+use crate::arm::{ArmError, Body, Outcome, R, Verb, region};
 use crate::model::{Circuit, new_etag};
 use crate::service::{Call, Route, Service};
 use crate::store::Read;
@@ -153,10 +152,10 @@ fn visible(st: &impl Read, call: &Call) -> R<Connection> {
 }
 
 /// A connection in ARM's shape (its status follows the circuit).
-pub fn render(conn: &Connection, circuit: Option<&Circuit>) -> Value {
+pub fn render(conn: &Connection, circuit: Option<&Circuit>) -> Body {
     let connected =
         circuit.is_some_and(|c| c.provisioned() && c.peering(PRIVATE_PEERING).is_some());
-    super::to_value(&net::VirtualNetworkGatewayConnection {
+    super::to_body(&net::VirtualNetworkGatewayConnection {
         id: conn.id(),
         name: conn.name.clone(),
         kind: "Microsoft.Network/connections".into(),
@@ -186,7 +185,7 @@ pub fn render(conn: &Connection, circuit: Option<&Circuit>) -> Value {
     })
 }
 
-fn render_loaded(st: &impl Read, conn: &Connection) -> R<Value> {
+fn render_loaded(st: &impl Read, conn: &Connection) -> R<Body> {
     let circuit: Option<Circuit> = load(st, &conn.circuit.id(circuits::KIND))?;
     Ok(render(conn, circuit.as_ref()))
 }
@@ -198,7 +197,7 @@ fn list_connections(svc: &Service, call: &Call) -> R<Outcome> {
     if !call.owns(p.sub()) {
         return Ok(svc.page_rows(call, Vec::new()));
     }
-    let rows = svc.read(|st| -> R<Vec<(i64, Value)>> {
+    let rows = svc.read(|st| -> R<Vec<(i64, Body)>> {
         list::<Connection>(
             st,
             Some(p.sub()),

@@ -10,11 +10,10 @@
 //! provisioning state decides whether the circuit runs at all, so writes touch the circuit.
 
 use api::arm::cross_connection as xc;
-use serde_json::Value;
 
 use super::{circuits, load, peerings, put, rg, sub};
 use crate::arm::lro::Operation;
-use crate::arm::{ArmError, Outcome, R, Verb};
+use crate::arm::{ArmError, Body, Outcome, R, Verb};
 use crate::catalog::Provider;
 use crate::model::{Circuit, cross_connection_rg, primary_port, secondary_port};
 use crate::service::{Call, Route, Service};
@@ -111,9 +110,9 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// The provider's view in ARM's shape.
-pub fn render(c: &Circuit, provider_sub: &str) -> Value {
+pub fn render(c: &Circuit, provider_sub: &str) -> Body {
     let id = c.cross_connection_id(provider_sub);
-    super::to_value(&xc::ExpressRouteCrossConnection {
+    super::to_body(&xc::ExpressRouteCrossConnection {
         id: id.clone(),
         name: c.service_key.clone(),
         kind: "Microsoft.Network/expressRouteCrossConnections".into(),
@@ -139,8 +138,8 @@ pub fn render(c: &Circuit, provider_sub: &str) -> Value {
     })
 }
 
-fn render_peering(p: &crate::model::Peering, c: &Circuit, provider_sub: &str) -> Value {
-    super::to_value(&peerings::cross_dto(
+fn render_peering(p: &crate::model::Peering, c: &Circuit, provider_sub: &str) -> Body {
+    super::to_body(&peerings::cross_dto(
         p,
         c,
         &c.cross_connection_id(provider_sub),

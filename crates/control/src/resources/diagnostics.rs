@@ -140,14 +140,14 @@ fn device(call: &Call) -> R<Device> {
 
 fn circuit_stats(svc: &Service, call: &Call) -> R<Outcome> {
     let c = svc.read(|st| circuits::visible(st, call))?;
-    Ok(Outcome::Ok(svc.link_stats(&c, None)))
+    Ok(Outcome::Ok(svc.link_stats(&c, None).into()))
 }
 
 fn peering_stats(svc: &Service, call: &Call) -> R<Outcome> {
     let c = svc.read(|st| circuits::visible(st, call))?;
     let name = call.params.get("peeringName");
     peerings::peering_of(&c, name)?;
-    Ok(Outcome::Ok(svc.link_stats(&c, Some(name))))
+    Ok(Outcome::Ok(svc.link_stats(&c, Some(name)).into()))
 }
 
 fn circuit_action(svc: &Service, call: &Call, action: Action) -> R<Outcome> {

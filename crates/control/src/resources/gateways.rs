@@ -22,7 +22,7 @@ use super::vnets::{self, GATEWAY_SUBNET, Subnet, VirtualNetwork};
 use super::{Stored, circuits, list, load, missing, put, rg};
 use crate::arm::id::{self, Ref};
 use crate::arm::lro::Operation;
-use crate::arm::{ArmError, Outcome, R, Verb, region};
+use crate::arm::{ArmError, Body, Outcome, R, Verb, region};
 use crate::model::{Circuit, new_etag};
 use crate::service::{Call, Route, Service};
 use crate::store::{GATEWAYS_TARGET, Read, Tx};
@@ -203,9 +203,9 @@ pub fn touch_connected(tx: &mut Tx<'_>, g: &Gateway) -> R<()> {
 
 /// A gateway in ARM's shape. Its BGP settings are the cloud side's: AS 65515 at the
 /// gateway's fabric address.
-pub fn render(g: &Gateway) -> Value {
+pub fn render(g: &Gateway) -> Body {
     let ipc_id = format!("{}/ipConfigurations/{}", g.id(), g.ip_config_name);
-    super::to_value(&net::VirtualNetworkGateway {
+    super::to_body(&net::VirtualNetworkGateway {
         id: g.id(),
         name: g.name.clone(),
         kind: "Microsoft.Network/virtualNetworkGateways".into(),

@@ -127,6 +127,11 @@ pub fn put<T: Stored>(tx: &mut Tx<'_>, r: &T) -> R<()> {
     Ok(())
 }
 
+/// A typed ARM body, serialized once for the answer.
+pub fn to_body<T: Serialize>(body: &T) -> crate::arm::Body {
+    crate::arm::Body::of(body)
+}
+
 /// A typed ARM body as JSON (the DTOs of `api::arm` always serialize).
 pub fn to_value<T: Serialize>(body: &T) -> serde_json::Value {
     serde_json::to_value(body).unwrap_or_default()

@@ -45,7 +45,7 @@ fn load(svc: &Service, call: &Call) -> R<crate::arm::lro::Operation> {
 fn status(svc: &Service, call: &Call) -> R<Outcome> {
     let op = load(svc, call)?;
     let p = &call.params;
-    Ok(Outcome::Ok(super::to_value(
+    Ok(Outcome::Ok(super::to_body(
         &api::arm::AsyncOperationStatus {
             id: Some(format!(
                 "/subscriptions/{}/providers/Microsoft.Network/locations/{}/operations/{}",
@@ -65,7 +65,7 @@ fn status(svc: &Service, call: &Call) -> R<Outcome> {
 fn result(svc: &Service, call: &Call) -> R<Outcome> {
     let op = load(svc, call)?;
     if let Some(r) = op.result {
-        return Ok(Outcome::Ok(r));
+        return Ok(Outcome::Ok(r.into()));
     }
     match op.resource_path {
         Some(path) => svc.get_path(call, &path),

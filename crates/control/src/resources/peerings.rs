@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::{circuits, put, rg};
 use crate::arm::lro::Operation;
-use crate::arm::{ArmError, Outcome, R, Verb};
+use crate::arm::{ArmError, Body, Outcome, R, Verb};
 use crate::model::{Circuit, Peering, primary_port, secondary_port};
 use crate::service::{Call, Route, Service};
 use crate::store::Tx;
@@ -78,8 +78,8 @@ pub fn peering_of<'a>(c: &'a Circuit, name: &str) -> R<&'a Peering> {
 
 /// The customer's view of a peering, with its sessions' live status
 /// (`properties.causeway`, a Causeway extension).
-pub fn render(svc: &Service, c: &Circuit, p: &Peering) -> Value {
-    super::to_value(&dto(svc, c, p))
+pub fn render(svc: &Service, c: &Circuit, p: &Peering) -> Body {
+    super::to_body(&dto(svc, c, p))
 }
 
 /// The customer's view as its typed ARM body.

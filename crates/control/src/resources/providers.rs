@@ -15,5 +15,6 @@ pub fn routes() -> Vec<Route> {
 }
 
 fn list_providers(svc: &Service, call: &Call) -> R<Outcome> {
-    Ok(svc.page_of(call, svc.catalog.render(call.params.sub())))
+    let items = svc.catalog.render(call.params.sub());
+    Ok(svc.page_of(call, items.into_iter().map(Into::into).collect()))
 }

@@ -17,7 +17,7 @@ use super::gateways::{self, Gateway};
 use super::{Stored, list, load, missing, put, rg, sub};
 use crate::arm::id::Ref;
 use crate::arm::lro::Operation;
-use crate::arm::{ArmError, Outcome, R, Verb, region};
+use crate::arm::{ArmError, Body, Outcome, R, Verb, region};
 use crate::model::new_etag;
 use crate::service::{Call, Route, Service};
 use crate::store::Read;
@@ -177,13 +177,13 @@ fn subnet_dto(v: &VirtualNetwork, s: &Subnet, gateway: Option<&Gateway>) -> net:
     }
 }
 
-fn render_subnet(v: &VirtualNetwork, s: &Subnet, gateway: Option<&Gateway>) -> Value {
-    super::to_value(&subnet_dto(v, s, gateway))
+fn render_subnet(v: &VirtualNetwork, s: &Subnet, gateway: Option<&Gateway>) -> Body {
+    super::to_body(&subnet_dto(v, s, gateway))
 }
 
 /// A virtual network in ARM's shape (its gateway shows on the GatewaySubnet).
-pub fn render(v: &VirtualNetwork, gateway: Option<&Gateway>) -> Value {
-    super::to_value(&net::VirtualNetwork {
+pub fn render(v: &VirtualNetwork, gateway: Option<&Gateway>) -> Body {
+    super::to_body(&net::VirtualNetwork {
         id: v.id(),
         name: v.name.clone(),
         kind: "Microsoft.Network/virtualNetworks".into(),
@@ -388,7 +388,7 @@ fn list_vnets(svc: &Service, call: &Call) -> R<Outcome> {
         return Ok(svc.page_rows(call, Vec::new()));
     }
     let rg = p.has("resourceGroupName").then(|| p.rg());
-    let rows = svc.read(|st| -> R<Vec<(i64, Value)>> {
+    let rows = svc.read(|st| -> R<Vec<(i64, Body)>> {
         list::<VirtualNetwork>(st, Some(p.sub()), rg, call.page.after, call.page.size + 1)?
             .into_iter()
             .map(|(pos, v)| Ok((pos, render(&v, gateway_of(st, &v)?.as_ref()))))
@@ -405,7 +405,7 @@ fn get_vnet(svc: &Service, call: &Call) -> R<Outcome> {
 }
 
 fn list_subnets(svc: &Service, call: &Call) -> R<Outcome> {
-    let items = svc.read(|st| -> R<Vec<Value>> {
+    let items = svc.read(|st| -> R<Vec<Body>> {
         let v = visible(st, call)?;
         let g = gateway_of(st, &v)?;
         Ok(v.subnets
