@@ -38,7 +38,7 @@
 //! deadline between keep-alive requests (hyper's `header_read_timeout` restarts its clock at
 //! the previous response, so it cannot tell an idle connection from a slow head) and no
 //! body deadline; adding those through its `Accept` hook would mean wrapping its streams and
-//! services anyway. Here one small watchdog per connection ([`Activity`]) owns the
+//! services anyway. Here one small watchdog per connection (`Activity`) owns the
 //! connection-level deadlines, a body wrapper owns the per-request ones, and the caps are
 //! checked in the accept loop itself.
 
@@ -198,7 +198,7 @@ pub async fn serve(
         max: limits.max_per_ip,
         counts: Mutex::new(HashMap::new()),
     });
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let (stop_tx, stop_rx) = watch::channel(Phase::Serving);
     let mut over_server = Refusals::new("the server's connection cap", cap);
     let mut over_ip = Refusals::new("the per-address connection cap", limits.max_per_ip);
     let mut shutdown = std::pin::pin!(shutdown);
@@ -231,7 +231,7 @@ pub async fn serve(
     }
     drop(listener);
     tracing::info!("shutting down");
-    let _ = stop_tx.send(true);
+    let _ = stop_tx.send(Phase::Draining);
     let all = u32::try_from(cap).unwrap_or(u32::MAX);
     if tokio::time::timeout(limits.shutdown_grace, slots.acquire_many(all))
         .await
@@ -242,8 +242,21 @@ pub async fn serve(
             cap - slots.available_permits(),
             limits.shutdown_grace
         );
+        let _ = stop_tx.send(Phase::Closing);
+        // Each task drops its connection at once; wait for that, briefly.
+        let _ = tokio::time::timeout(Duration::from_secs(1), slots.acquire_many(all)).await;
     }
     Ok(())
+}
+
+/// Where the server is in its life, for the connection tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Serving,
+    /// No new requests: connections end once their answers are sent.
+    Draining,
+    /// The grace period is over: connections are dropped.
+    Closing,
 }
 
 /// What every connection task shares.
@@ -364,7 +377,7 @@ async fn connection(
     shared: &Shared,
     stream: TcpStream,
     peer: SocketAddr,
-    mut stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<Phase>,
 ) {
     let accepted = Instant::now();
     let _ = stream.set_nodelay(true);
@@ -376,7 +389,7 @@ async fn connection(
     });
     let tls = tokio::select! {
         result = handshake => result,
-        () = stopped(&mut stop) => return,
+        () = reached(&mut stop, Phase::Draining) => return,
     };
     match tls {
         Ok(Ok(tls)) => {
@@ -396,7 +409,7 @@ async fn serve_http<S>(
     peer: SocketAddr,
     accepted: Instant,
     h1: bool,
-    mut stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<Phase>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -418,12 +431,13 @@ async fn serve_http<S>(
     let ended = tokio::select! {
         result = conn.as_mut() => Ok(result),
         expired = watchdog.as_mut() => Err(expired),
-        () = stopped(&mut stop) => {
+        () = reached(&mut stop, Phase::Draining) => {
             // Ends the connection once its requests are answered (at once when idle).
             conn.as_mut().graceful_shutdown();
             tokio::select! {
                 result = conn.as_mut() => Ok(result),
                 expired = watchdog.as_mut() => Err(expired),
+                () = reached(&mut stop, Phase::Closing) => Ok(Ok(())),
             }
         }
     };
@@ -434,9 +448,9 @@ async fn serve_http<S>(
     }
 }
 
-/// Resolves once the server is shutting down (or gone).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stopping| *stopping).await;
+/// Resolves once the server has reached `phase` (or is gone).
+async fn reached(stop: &mut watch::Receiver<Phase>, phase: Phase) {
+    let _ = stop.wait_for(|now| *now >= phase).await;
 }
 
 /// Why the watchdog closed a connection.

@@ -801,3 +801,38 @@ async fn stopping_closes_idle_connections_and_returns_within_the_grace_period() 
         "no longer accepting"
     );
 }
+
+#[tokio::test]
+async fn a_request_unfinished_at_the_end_of_the_grace_period_is_cut_and_serve_returns() {
+    descriptor_budget(10);
+    let limits = Limits {
+        body_read: Duration::from_secs(60),
+        shutdown_grace: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let server = start(Mode::Http, limits).await;
+    let mut conn = server.connect(LEGIT).await.expect("connect");
+    let head = format!(
+        "PUT {CIRCUIT} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\
+         Expect: 100-continue\r\n\r\n"
+    );
+    conn.write_all(head.as_bytes()).await.expect("head");
+    // `100 Continue` comes when the handler starts reading the body: the request is in flight.
+    let interim = timeout(PROMPT, read_reply(&mut conn))
+        .await
+        .expect("100 Continue")
+        .expect("read")
+        .expect("an interim answer");
+    assert_eq!(interim.status, 100);
+    conn.write_all(b"{\"location\":")
+        .await
+        .expect("part of the body");
+    let took = server.stop().await;
+    assert!(
+        took >= limits.shutdown_grace && took < limits.shutdown_grace + SLACK,
+        "serve returned after {took:?}"
+    );
+    closed_within(&mut conn, SLACK)
+        .await
+        .expect("the unfinished request's connection is closed");
+}
