@@ -154,6 +154,25 @@ pub fn raise_nofile_limit() -> u64 {
     }
 }
 
+/// Connections the kernel queues before we accept them (clamped to `net.core.somaxconn`).
+pub const BACKLOG: u32 = 4096;
+
+/// Binds the listening socket for [`serve`], with a [`BACKLOG`] deep accept queue.
+///
+/// `TcpListener::bind` asks for 128, like std. During a burst of connections that queue
+/// overflows, and Linux then drops the client's final handshake ACK: the client believes it
+/// is connected while the server only learns of it at a SYN-ACK retransmission 1, 3, 7…
+/// seconds later, so under a flood even legitimate clients wait seconds.
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 /// Loads a PEM certificate chain and key for [`serve`] (ALPN: h2, http/1.1).
 pub async fn tls_config(cert: &Path, key: &Path) -> io::Result<Arc<ServerConfig>> {
     let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
