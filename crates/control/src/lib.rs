@@ -198,9 +198,8 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
             .with_context(|| format!("cannot load {} / {}", cert.display(), key.display()))?;
         Some(config)
     };
-    let socket = tokio::net::TcpListener::bind(opts.listen)
-        .await
-        .with_context(|| format!("cannot serve on {}", opts.listen))?;
+    let socket =
+        listener::bind(opts.listen).with_context(|| format!("cannot serve on {}", opts.listen))?;
     listener::serve(
         socket,
         tls,

@@ -38,7 +38,7 @@
 //! deadline between keep-alive requests (hyper's `header_read_timeout` restarts its clock at
 //! the previous response, so it cannot tell an idle connection from a slow head) and no
 //! body deadline; adding those through its `Accept` hook would mean wrapping its streams and
-//! services anyway. Here one small watchdog per connection ([`Activity`]) owns the
+//! services anyway. Here one small watchdog per connection (`Activity`) owns the
 //! connection-level deadlines, a body wrapper owns the per-request ones, and the caps are
 //! checked in the accept loop itself.
 
@@ -154,6 +154,25 @@ pub fn raise_nofile_limit() -> u64 {
     }
 }
 
+/// Connections the kernel queues before we accept them (clamped to `net.core.somaxconn`).
+pub const BACKLOG: u32 = 4096;
+
+/// Binds the listening socket for [`serve`], with a [`BACKLOG`] deep accept queue.
+///
+/// `TcpListener::bind` asks for 128, like std. During a burst of connections that queue
+/// overflows, and Linux then drops the client's final handshake ACK: the client believes it
+/// is connected while the server only learns of it at a SYN-ACK retransmission 1, 3, 7…
+/// seconds later, so under a flood even legitimate clients wait seconds.
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 /// Loads a PEM certificate chain and key for [`serve`] (ALPN: h2, http/1.1).
 pub async fn tls_config(cert: &Path, key: &Path) -> io::Result<Arc<ServerConfig>> {
     let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
@@ -198,7 +217,7 @@ pub async fn serve(
         max: limits.max_per_ip,
         counts: Mutex::new(HashMap::new()),
     });
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let (stop_tx, stop_rx) = watch::channel(Phase::Serving);
     let mut over_server = Refusals::new("the server's connection cap", cap);
     let mut over_ip = Refusals::new("the per-address connection cap", limits.max_per_ip);
     let mut shutdown = std::pin::pin!(shutdown);
@@ -231,7 +250,7 @@ pub async fn serve(
     }
     drop(listener);
     tracing::info!("shutting down");
-    let _ = stop_tx.send(true);
+    let _ = stop_tx.send(Phase::Draining);
     let all = u32::try_from(cap).unwrap_or(u32::MAX);
     if tokio::time::timeout(limits.shutdown_grace, slots.acquire_many(all))
         .await
@@ -242,8 +261,21 @@ pub async fn serve(
             cap - slots.available_permits(),
             limits.shutdown_grace
         );
+        let _ = stop_tx.send(Phase::Closing);
+        // Each task drops its connection at once; wait for that, briefly.
+        let _ = tokio::time::timeout(Duration::from_secs(1), slots.acquire_many(all)).await;
     }
     Ok(())
+}
+
+/// Where the server is in its life, for the connection tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Serving,
+    /// No new requests: connections end once their answers are sent.
+    Draining,
+    /// The grace period is over: connections are dropped.
+    Closing,
 }
 
 /// What every connection task shares.
@@ -364,7 +396,7 @@ async fn connection(
     shared: &Shared,
     stream: TcpStream,
     peer: SocketAddr,
-    mut stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<Phase>,
 ) {
     let accepted = Instant::now();
     let _ = stream.set_nodelay(true);
@@ -376,7 +408,7 @@ async fn connection(
     });
     let tls = tokio::select! {
         result = handshake => result,
-        () = stopped(&mut stop) => return,
+        () = reached(&mut stop, Phase::Draining) => return,
     };
     match tls {
         Ok(Ok(tls)) => {
@@ -396,7 +428,7 @@ async fn serve_http<S>(
     peer: SocketAddr,
     accepted: Instant,
     h1: bool,
-    mut stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<Phase>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -418,12 +450,13 @@ async fn serve_http<S>(
     let ended = tokio::select! {
         result = conn.as_mut() => Ok(result),
         expired = watchdog.as_mut() => Err(expired),
-        () = stopped(&mut stop) => {
+        () = reached(&mut stop, Phase::Draining) => {
             // Ends the connection once its requests are answered (at once when idle).
             conn.as_mut().graceful_shutdown();
             tokio::select! {
                 result = conn.as_mut() => Ok(result),
                 expired = watchdog.as_mut() => Err(expired),
+                () = reached(&mut stop, Phase::Closing) => Ok(Ok(())),
             }
         }
     };
@@ -434,9 +467,9 @@ async fn serve_http<S>(
     }
 }
 
-/// Resolves once the server is shutting down (or gone).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stopping| *stopping).await;
+/// Resolves once the server has reached `phase` (or is gone).
+async fn reached(stop: &mut watch::Receiver<Phase>, phase: Phase) {
+    let _ = stop.wait_for(|now| *now >= phase).await;
 }
 
 /// Why the watchdog closed a connection.
