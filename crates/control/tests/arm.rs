@@ -221,3 +221,34 @@ async fn the_openapi_document_declares_no_body_on_202_and_constrains_api_version
         }
     }
 }
+
+#[tokio::test]
+async fn answers_read_back_into_the_typed_arm_bodies_clients_share() {
+    use api::arm::circuit::{ExpressRouteCircuit, ExpressRouteCircuitPeering};
+    let env = Env::new();
+    let created = env.create_circuit(&env.a, SUB_A, "rg", "er1").await;
+    let c: ExpressRouteCircuit = serde_json::from_value(created.clone()).expect("a circuit body");
+    assert_eq!(c.kind, ExpressRouteCircuit::TYPE);
+    assert_eq!(c.sku.name, "Standard_MeteredData");
+    assert!(!c.properties.service_key.is_empty());
+    assert_eq!(c.properties.provisioning_state, "Succeeded");
+    // What the server sends is exactly what the type writes back: no field it does not know.
+    assert_eq!(serde_json::to_value(&c).expect("serialize"), created);
+    let sk = c.properties.service_key.clone();
+    env.provider_state(&sk, "Provisioned").await;
+    let peering = env
+        .put(
+            &env.a,
+            &format!("{}/peerings/AzurePrivatePeering", circuit_path(SUB_A, "rg", "er1")),
+            &json!({"properties": {"peerASN": 65001, "vlanId": 100,
+                "primaryPeerAddressPrefix": "10.0.0.0/30", "secondaryPeerAddressPrefix": "10.0.0.4/30"}}),
+        )
+        .await;
+    peering.expect(201);
+    let p: ExpressRouteCircuitPeering =
+        serde_json::from_value(peering.json()).expect("a peering body");
+    assert_eq!(p.properties.vlan_id, 100);
+    assert_eq!(p.properties.peer_asn, 65001);
+    assert_eq!(p.properties.shared_key, None, "the key is never echoed");
+    assert_eq!(serde_json::to_value(&p).expect("serialize"), peering.json());
+}
