@@ -149,6 +149,19 @@ impl Store {
         conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
+        // Operation records name their creation time so old ones can go (added after the
+        // first stores of this layout were made).
+        let has_created = conn
+            .prepare("SELECT 1 FROM pragma_table_info('operations') WHERE name = 'created'")?
+            .exists([])?;
+        if !has_created {
+            conn.execute_batch(
+                "ALTER TABLE operations ADD COLUMN created INTEGER NOT NULL DEFAULT 0;",
+            )?;
+        }
+        conn.execute_batch(
+            "CREATE INDEX IF NOT EXISTS operations_created ON operations(created);",
+        )?;
         Ok(Store { conn })
     }
 
@@ -641,9 +654,30 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
     })
 }
 
+/// How long a finished operation can be polled (clients poll within seconds; ARM keeps
+/// them for hours).
+pub const OPERATION_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 fn put_operation(conn: &Connection, op: &Operation) -> Result<()> {
-    conn.prepare_cached("INSERT OR REPLACE INTO operations (id, body) VALUES (?1, ?2)")?
-        .execute(params![lower(&op.id), serde_json::to_string(op)?])?;
+    let now = unix_now();
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO operations (id, body, created) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![lower(&op.id), serde_json::to_string(op)?, now])?;
+    // Every operation adds a row: the ones past their time go, a bounded batch at a time,
+    // so the table follows the write rate, not the store's age.
+    let expired = now - OPERATION_TTL.as_secs() as i64;
+    conn.prepare_cached(
+        "DELETE FROM operations WHERE id IN
+           (SELECT id FROM operations WHERE created < ?1 ORDER BY created LIMIT 16)",
+    )?
+    .execute(params![expired])?;
     Ok(())
 }
 
@@ -709,6 +743,21 @@ mod tests {
             s.unique("serviceKey", "k1").expect("unique"),
             Some("/b".into())
         );
+    }
+
+    #[test]
+    fn operations_past_their_time_are_removed_as_new_ones_arrive() {
+        let mut s = Store::open_in_memory().expect("store");
+        let old = Operation::succeeded("s", None, None);
+        s.put_operation(&old).expect("put");
+        let long_ago = unix_now() - OPERATION_TTL.as_secs() as i64 - 60;
+        s.conn
+            .execute("UPDATE operations SET created = ?1", params![long_ago])
+            .expect("age it");
+        let new = Operation::succeeded("s", None, None);
+        s.put_operation(&new).expect("put");
+        assert_eq!(s.operation(&old.id).expect("read"), None);
+        assert_eq!(s.operation(&new.id).expect("read"), Some(new));
     }
 
     #[test]
