@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use api::arm::circuit as arm;
 use serde_json::Value;
 
-use super::{Stored, list, load, missing, put, rg, sub};
+use super::{Stored, list, load, put, rg, sub};
 use crate::arm::lro::Operation;
 use crate::arm::{Body, Outcome, R, Verb, region};
 use crate::catalog::Catalog;
@@ -135,14 +135,7 @@ pub fn circuit_id(sub: &str, rg: &str, name: &str) -> String {
 /// The circuit a call's path names, if the principal may read it; another tenant's reads
 /// exactly like a missing one.
 pub fn visible(st: &impl Read, call: &Call) -> R<Circuit> {
-    let p = &call.params;
-    let name = p.get("circuitName");
-    let found = if call.owns(p.sub()) {
-        load(st, &circuit_id(p.sub(), p.rg(), name))?
-    } else {
-        None
-    };
-    found.ok_or_else(|| missing(KIND, name))
+    super::visible(st, call, "circuitName")
 }
 
 /// The circuit body, with its peerings as a GET of each answers and its links' live

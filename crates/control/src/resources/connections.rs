@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::gateways::{self, Gateway, PRIVATE_PEERING, gateway_connection_limit};
 use super::vnets::{self, VirtualNetwork};
-use super::{Stored, circuits, list, load, missing, put, rg};
+use super::{Stored, circuits, list, load, put, rg};
 use crate::arm::id::{self, Ref};
 use crate::arm::lro::Operation;
 use crate::arm::{ArmError, Body, Outcome, R, Verb, region};
@@ -141,14 +141,7 @@ pub fn connection_id(sub: &str, rg: &str, name: &str) -> String {
 }
 
 fn visible(st: &impl Read, call: &Call) -> R<Connection> {
-    let p = &call.params;
-    let name = p.get("virtualNetworkGatewayConnectionName");
-    let found = if call.owns(p.sub()) {
-        load(st, &connection_id(p.sub(), p.rg(), name))?
-    } else {
-        None
-    };
-    found.ok_or_else(|| missing(KIND, name))
+    super::visible(st, call, "virtualNetworkGatewayConnectionName")
 }
 
 /// A connection in ARM's shape (its status follows the circuit).

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::connections::Connection;
 use super::diagnostics::Device;
 use super::vnets::{self, GATEWAY_SUBNET, Subnet, VirtualNetwork};
-use super::{Stored, circuits, list, load, missing, put, rg};
+use super::{Stored, circuits, list, load, put, rg};
 use crate::arm::id::{self, Ref};
 use crate::arm::lro::Operation;
 use crate::arm::{ArmError, Body, Outcome, R, Verb, region};
@@ -181,14 +181,7 @@ pub fn gateway_id(sub: &str, rg: &str, name: &str) -> String {
 }
 
 fn visible(st: &impl Read, call: &Call) -> R<Gateway> {
-    let p = &call.params;
-    let name = p.get("virtualNetworkGatewayName");
-    let found = if call.owns(p.sub()) {
-        load(st, &gateway_id(p.sub(), p.rg(), name))?
-    } else {
-        None
-    };
-    found.ok_or_else(|| missing(KIND, name))
+    super::visible(st, call, "virtualNetworkGatewayName")
 }
 
 /// Notes that a change to `g` concerns the gateway host and every circuit connected to it

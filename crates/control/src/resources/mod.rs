@@ -137,6 +137,22 @@ pub fn to_value<T: Serialize>(body: &T) -> serde_json::Value {
     serde_json::to_value(body).unwrap_or_default()
 }
 
+/// The top-level resource a call's path names (its name in parameter `name_param`), if the
+/// principal may read it; another tenant's reads exactly like a missing one.
+pub fn visible<T: Stored>(st: &impl Read, call: &crate::service::Call, name_param: &str) -> R<T> {
+    let p = &call.params;
+    let name = p.get(name_param);
+    let found = if call.owns(p.sub()) {
+        load(
+            st,
+            &crate::arm::id::Ref::new(p.sub(), p.rg(), name).id(T::KIND),
+        )?
+    } else {
+        None
+    };
+    found.ok_or_else(|| missing(T::KIND, name))
+}
+
 /// A 404 for a resource of `kind` named `name` (also what another tenant's answers).
 pub fn missing(kind: &str, name: &str) -> ArmError {
     ArmError::not_found(&format!("Microsoft.Network/{kind}"), name)

@@ -209,11 +209,7 @@ pub fn write(
 ) -> R<(Circuit, Peering, bool, Operation)> {
     let body = call.body()?;
     let name = call.params.get("peeringName");
-    let parent = if call.params.has("crossConnectionName") {
-        None
-    } else {
-        Some(())
-    };
+    let cross = call.params.has("crossConnectionName");
     svc.write(|tx| {
         let mut c = find(tx, call)?;
         let existing = c.peering(name).cloned();
@@ -231,9 +227,10 @@ pub fn write(
         c.peerings.sort_by(|a, b| a.name.cmp(&b.name));
         c.etag = crate::model::new_etag();
         put(tx, &c)?;
-        let parent_id = match parent {
-            Some(()) => c.id(),
-            None => c.cross_connection_id(call.params.sub()),
+        let parent_id = if cross {
+            c.cross_connection_id(call.params.sub())
+        } else {
+            c.id()
         };
         let path = format!("{parent_id}/peerings/{}", peering.name);
         let op = Operation::succeeded(call.params.sub(), Some(path), None);

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::gateways::{self, Gateway};
-use super::{Stored, list, load, missing, put, rg, sub};
+use super::{Stored, list, load, put, rg, sub};
 use crate::arm::id::Ref;
 use crate::arm::lro::Operation;
 use crate::arm::{ArmError, Body, Outcome, R, Verb, region};
@@ -145,14 +145,7 @@ pub fn vnet_id(sub: &str, rg: &str, name: &str) -> String {
 
 /// The virtual network a call's path names, if the principal may read it.
 fn visible(st: &impl Read, call: &Call) -> R<VirtualNetwork> {
-    let p = &call.params;
-    let name = p.get("virtualNetworkName");
-    let found = if call.owns(p.sub()) {
-        load(st, &vnet_id(p.sub(), p.rg(), name))?
-    } else {
-        None
-    };
-    found.ok_or_else(|| missing(KIND, name))
+    super::visible(st, call, "virtualNetworkName")
 }
 
 // ===== rendering =====
