@@ -54,11 +54,29 @@ pub struct Call {
     pub body: Option<Value>,
     pub pre: Preconditions,
     pub page: PageRequest,
-    /// This list's URL with its api-version (nextLink continues it).
-    pub list_url: String,
+    /// The path's decoded segments (a list's nextLink is built from them, escaped again).
+    pub segments: Vec<String>,
 }
 
 impl Call {
+    /// This list's URL on the public URL, with its api-version (nextLink continues it);
+    /// made only when a list answers, from validated and escaped parts.
+    pub fn list_url(&self, public_url: &str) -> String {
+        use std::fmt::Write;
+        let mut url = String::with_capacity(public_url.len() + 160);
+        url.push_str(public_url);
+        for s in &self.segments {
+            url.push('/');
+            url.push_str(&crate::arm::path::encode(s));
+        }
+        let _ = write!(
+            url,
+            "?api-version={}",
+            crate::arm::path::encode(&self.api_version)
+        );
+        url
+    }
+
     /// The body, which must be a JSON object.
     pub fn body(&self) -> R<&Value> {
         match &self.body {
@@ -310,15 +328,6 @@ impl Service {
         if params.has("subscriptionId") {
             id::check_subscription(params.sub())?;
         }
-        let path: String = segs
-            .iter()
-            .map(|s| format!("/{}", crate::arm::path::encode(s)))
-            .collect();
-        let list_url = format!(
-            "{}{path}?api-version={}",
-            self.public_url,
-            crate::arm::path::encode(&api_version)
-        );
         let call = Call {
             principal: req.principal,
             verb,
@@ -330,7 +339,7 @@ impl Service {
                 after: crate::arm::paging::parse_token(req.skip_token.as_deref()),
                 size: self.page_size,
             },
-            list_url,
+            segments: segs,
         };
         (op.handler)(self, &call)
     }
@@ -373,7 +382,7 @@ impl Service {
 
     /// A list answer: one page with its nextLink.
     pub fn page(&self, call: &Call, page: Page) -> Outcome {
-        Outcome::Ok(page.body(&call.list_url))
+        Outcome::Ok(page.body(&call.list_url(&self.public_url)))
     }
 
     /// A page of a short in-memory list.
