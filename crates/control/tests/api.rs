@@ -1234,7 +1234,10 @@ async fn openapi_lists_every_path() {
         (format!("{rg}/virtualNetworks"), vec!["get"]),
         (vnet.clone(), crud.clone()),
         (format!("{vnet}/subnets"), vec!["get"]),
-        (format!("{vnet}/subnets/{{subnetName}}"), vec!["get"]),
+        (
+            format!("{vnet}/subnets/{{subnetName}}"),
+            vec!["get", "put", "delete"],
+        ),
         (format!("{rg}/virtualNetworkGateways"), vec!["get"]),
         (gateway.clone(), crud.clone()),
         (format!("{gateway}/getLearnedRoutes"), vec!["post"]),

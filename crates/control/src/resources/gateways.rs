@@ -920,7 +920,7 @@ mod tests {
         let s = |p: &str| Subnet {
             name: GATEWAY_SUBNET.into(),
             address_prefixes: vec![p.into()],
-            etag: String::new(),
+            ..Subnet::default()
         };
         assert_eq!(gateway_address(&s("10.1.255.0/27")), "10.1.255.4");
         assert_eq!(gateway_address(&s("10.1.255.0/30")), "10.1.255.0");

@@ -13,6 +13,7 @@ pub mod gateways;
 pub mod operations;
 pub mod peerings;
 pub mod providers;
+pub mod subnets;
 pub mod vnets;
 
 /// A route template under a subscription: `sub!("/expressRouteCircuits")`.
@@ -52,6 +53,7 @@ pub fn routes() -> Vec<Route> {
         diagnostics::routes(),
         cross_connections::routes(),
         vnets::routes(),
+        subnets::routes(),
         gateways::routes(),
         connections::routes(),
         operations::routes(),
