@@ -166,6 +166,8 @@ pub struct Service {
     pub public_url: String,
     /// The edges: inventory, generation clock, desired-state cache, live reports.
     pub edges: crate::edges::EdgeHub,
+    /// Where public IP addresses are drawn from (`causeway serve --public-ip-pool`).
+    pub public_ip_pool: ipnet::Ipv4Net,
     routes: Vec<Route>,
 }
 
@@ -218,6 +220,9 @@ impl Service {
             // (tests) answer with the loopback origin.
             public_url: "https://127.0.0.1".into(),
             edges: crate::edges::EdgeHub::new(inventory, generation, instance),
+            public_ip_pool: crate::resources::public_ips::DEFAULT_POOL
+                .parse()
+                .expect("invariant: the default pool is a prefix"),
             routes: crate::resources::routes(),
         }
     }

@@ -1238,6 +1238,12 @@ async fn openapi_lists_every_path() {
             format!("{vnet}/subnets/{{subnetName}}"),
             vec!["get", "put", "delete"],
         ),
+        (format!("{net}/publicIPAddresses"), vec!["get"]),
+        (format!("{rg}/publicIPAddresses"), vec!["get"]),
+        (
+            format!("{rg}/publicIPAddresses/{{publicIpAddressName}}"),
+            crud.clone(),
+        ),
         (format!("{rg}/virtualNetworkGateways"), vec!["get"]),
         (gateway.clone(), crud.clone()),
         (format!("{gateway}/getLearnedRoutes"), vec!["post"]),

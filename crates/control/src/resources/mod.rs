@@ -13,6 +13,7 @@ pub mod gateways;
 pub mod operations;
 pub mod peerings;
 pub mod providers;
+pub mod public_ips;
 pub mod subnets;
 pub mod vnets;
 
@@ -55,6 +56,7 @@ pub fn routes() -> Vec<Route> {
         vnets::routes(),
         subnets::routes(),
         gateways::routes(),
+        public_ips::routes(),
         connections::routes(),
         operations::routes(),
     ]
