@@ -186,6 +186,8 @@ pub struct Service {
     pub edges: crate::edges::EdgeHub,
     /// The tenant and the key access tokens are signed with.
     pub directory: crate::identity::Directory,
+    /// Where public IP addresses are drawn from (`causeway serve --public-ip-pool`).
+    pub public_ip_pool: ipnet::Ipv4Net,
     routes: Vec<Route>,
 }
 
@@ -241,6 +243,9 @@ impl Service {
             public_url: "https://127.0.0.1".into(),
             edges: crate::edges::EdgeHub::new(inventory, generation, instance),
             directory,
+            public_ip_pool: crate::resources::public_ips::DEFAULT_POOL
+                .parse()
+                .expect("invariant: the default pool is a prefix"),
             routes: crate::resources::routes(),
         }
     }
