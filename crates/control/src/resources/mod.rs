@@ -13,11 +13,11 @@ pub mod gateways;
 pub mod operations;
 pub mod peerings;
 pub mod providers;
+pub mod public_ips;
 pub mod resource_groups;
 pub mod resource_providers;
-pub mod subscriptions;
-pub mod public_ips;
 pub mod subnets;
+pub mod subscriptions;
 pub mod vnets;
 
 /// A route template under a subscription: `sub!("/expressRouteCircuits")`.
