@@ -5,10 +5,7 @@ then azure-mgmt-resource (resource groups) and azure-mgmt-network with that cred
 Uses the server of test_sdk.py (its own `causeway serve`)."""
 
 import json
-import os
 import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
@@ -17,25 +14,15 @@ from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
 
-from test_sdk import Server, causeway_bin, circuit_model
+from test_sdk import circuit_model, server  # noqa: F401 (server is a fixture)
 
 SUB = "00000000-0000-0000-0000-0000000001d0"
 
 
 @pytest.fixture(scope="module")
-def cloud():
-    binary = causeway_bin()
-    if not binary.is_file():
-        msg = f"causeway binary {binary} not found: run `cargo build -p causeway`"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    with tempfile.TemporaryDirectory(prefix="causeway-identity-") as d:
-        s = Server(binary, Path(d))
-        try:
-            yield s
-        finally:
-            s.stop()
+def cloud(server):
+    """test_sdk.py's server: this module works in its own subscription."""
+    return server
 
 
 def service_principal(server, sub):
