@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::Tags;
+use std::collections::BTreeMap;
 
 /// `Microsoft.Resources/resourceGroups`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -23,7 +23,7 @@ pub struct ResourceGroup {
     pub location: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub managed_by: Option<String>,
-    pub tags: Tags,
+    pub tags: BTreeMap<String, String>,
     pub properties: ResourceGroupProperties,
 }
 
@@ -41,7 +41,7 @@ pub struct ResourceGroupProperties {
 pub struct ResourceGroupPatchable {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub managed_by: Option<String>,
-    pub tags: Tags,
+    pub tags: BTreeMap<String, String>,
 }
 
 /// A subscription, as `GET /subscriptions` lists it.
@@ -59,7 +59,7 @@ pub struct Subscription {
     /// `RoleBased`.
     pub authorization_source: String,
     pub managed_by_tenants: Vec<ManagedByTenant>,
-    pub tags: Tags,
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
