@@ -40,6 +40,9 @@ pub struct Request {
     pub path: String,
     pub api_version: Option<String>,
     pub skip_token: Option<String>,
+    /// `$filter` and `$top` of a list (read by the lists that take them).
+    pub filter: Option<String>,
+    pub top: Option<String>,
     pub body: Option<Value>,
     pub preconditions: Preconditions,
 }
@@ -56,6 +59,8 @@ pub struct Call {
     pub page: PageRequest,
     /// This list's URL with its api-version (nextLink continues it).
     pub list_url: String,
+    pub filter: Option<String>,
+    pub top: Option<String>,
 }
 
 impl Call {
@@ -315,6 +320,8 @@ impl Service {
                 size: self.page_size,
             },
             list_url,
+            filter: req.filter,
+            top: req.top,
         };
         (op.handler)(self, &call)
     }

@@ -1254,6 +1254,21 @@ async fn openapi_lists_every_path() {
             crud,
         ),
     ]);
+    expected.extend([
+        (
+            format!("{rg}/connections/{{virtualNetworkGatewayConnectionName}}/sharedkey"),
+            vec!["get", "put"],
+        ),
+        (
+            "/subscriptions/{subscriptionId}/resources".to_owned(),
+            vec!["get"],
+        ),
+        (
+            "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/resources"
+                .to_owned(),
+            vec!["get"],
+        ),
+    ]);
     for base in [&circuit, &cross] {
         for action in ["arpTables", "routeTables", "routeTablesSummary"] {
             expected.push((

@@ -10,10 +10,12 @@ pub mod connections;
 pub mod cross_connections;
 pub mod diagnostics;
 pub mod gateways;
+pub mod generic;
 pub mod operations;
 pub mod peerings;
 pub mod providers;
 pub mod public_ips;
+pub mod shared_keys;
 pub mod subnets;
 pub mod vnets;
 
@@ -58,7 +60,9 @@ pub fn routes() -> Vec<Route> {
         gateways::routes(),
         public_ips::routes(),
         connections::routes(),
+        shared_keys::routes(),
         operations::routes(),
+        generic::routes(),
     ]
     .into_iter()
     .flatten()
