@@ -231,6 +231,8 @@ async fn dispatch(
             path: uri.path().to_owned(),
             api_version: query_get(&query, "api-version").map(str::to_owned),
             skip_token: query_get(&query, "$skiptoken").map(str::to_owned),
+            filter: query_get(&query, "$filter").map(str::to_owned),
+            top: query_get(&query, "$top").map(str::to_owned),
             body,
             preconditions: Preconditions {
                 if_match: header_str(&headers, header::IF_MATCH),

@@ -40,6 +40,9 @@ pub struct Request {
     pub path: String,
     pub api_version: Option<String>,
     pub skip_token: Option<String>,
+    /// `$filter` and `$top` of a list (read by the lists that take them).
+    pub filter: Option<String>,
+    pub top: Option<String>,
     pub body: Option<Value>,
     pub preconditions: Preconditions,
 }
@@ -56,6 +59,9 @@ pub struct Call {
     pub page: PageRequest,
     /// The path's decoded segments (a list's nextLink is built from them, escaped again).
     pub segments: Vec<String>,
+    /// `$filter` and `$top`, for the lists that take them (a nextLink carries them on).
+    pub filter: Option<String>,
+    pub top: Option<String>,
 }
 
 impl Call {
@@ -74,6 +80,11 @@ impl Call {
             "?api-version={}",
             crate::arm::path::encode(&self.api_version)
         );
+        for (key, value) in [("$filter", &self.filter), ("$top", &self.top)] {
+            if let Some(v) = value {
+                let _ = write!(url, "&{key}={}", crate::arm::path::encode(v));
+            }
+        }
         url
     }
 
@@ -345,6 +356,8 @@ impl Service {
                 size: self.page_size,
             },
             segments: segs,
+            filter: req.filter,
+            top: req.top,
         };
         (op.handler)(self, &call)
     }

@@ -1283,6 +1283,19 @@ async fn openapi_lists_every_path() {
                 .to_owned(),
             vec!["post"],
         ),
+        (
+            format!("{rg}/connections/{{virtualNetworkGatewayConnectionName}}/sharedkey"),
+            vec!["get", "put"],
+        ),
+        (
+            "/subscriptions/{subscriptionId}/resources".to_owned(),
+            vec!["get"],
+        ),
+        (
+            "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/resources"
+                .to_owned(),
+            vec!["get"],
+        ),
     ]);
     for base in [&circuit, &cross] {
         for action in ["arpTables", "routeTables", "routeTablesSummary"] {

@@ -10,12 +10,14 @@ pub mod connections;
 pub mod cross_connections;
 pub mod diagnostics;
 pub mod gateways;
+pub mod generic;
 pub mod operations;
 pub mod peerings;
 pub mod providers;
 pub mod public_ips;
 pub mod resource_groups;
 pub mod resource_providers;
+pub mod shared_keys;
 pub mod subnets;
 pub mod subscriptions;
 pub mod vnets;
@@ -61,10 +63,12 @@ pub fn routes() -> Vec<Route> {
         gateways::routes(),
         public_ips::routes(),
         connections::routes(),
+        shared_keys::routes(),
         operations::routes(),
         subscriptions::routes(),
         resource_groups::routes(),
         resource_providers::routes(),
+        generic::routes(),
     ]
     .into_iter()
     .flatten()

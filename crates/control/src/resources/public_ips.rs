@@ -238,6 +238,16 @@ fn ip_input(body: &Value, id: &str) -> R<IpInput> {
             ));
         }
     }
+    if let Some(m) = validate::opt_str(body, "properties.ddosSettings.protectionMode")?
+        && !m.eq_ignore_ascii_case("VirtualNetworkInherited")
+    {
+        return Err(bad(
+            "InvalidRequestFormat",
+            format!(
+                "'properties.ddosSettings.protectionMode' = '{m}': this deployment offers VirtualNetworkInherited only (no DDoS protection plans)."
+            ),
+        ));
+    }
     let idle = validate::opt_u64(body, "properties.idleTimeoutInMinutes")?.unwrap_or(4);
     if !(4..=30).contains(&idle) {
         return Err(bad(

@@ -89,6 +89,8 @@ pub struct Subnet {
     pub private_endpoint_network_policies: Option<String>,
     #[serde(default)]
     pub private_link_service_network_policies: Option<String>,
+    #[serde(default)]
+    pub default_outbound_access: Option<bool>,
 }
 
 impl Subnet {
@@ -123,6 +125,7 @@ pub struct SubnetInput {
     pub listed: bool,
     pub private_endpoint_network_policies: Option<String>,
     pub private_link_service_network_policies: Option<String>,
+    pub default_outbound_access: Option<bool>,
 }
 
 impl SubnetInput {
@@ -135,6 +138,7 @@ impl SubnetInput {
             listed: self.listed,
             private_endpoint_network_policies: self.private_endpoint_network_policies,
             private_link_service_network_policies: self.private_link_service_network_policies,
+            default_outbound_access: self.default_outbound_access,
         };
         s.etag = match old {
             Some(o) if o.same_as(&s) && o.name == s.name => o.etag.clone(),
@@ -233,6 +237,7 @@ pub fn parse(body: &Value, name: &str, at: &str) -> R<SubnetInput> {
             "privateLinkServiceNetworkPolicies",
             &LINK_SERVICE_POLICIES,
         )?,
+        default_outbound_access: validate::opt_bool(body, "properties.defaultOutboundAccess")?,
     })
 }
 
@@ -301,6 +306,7 @@ pub fn as_input(s: &Subnet) -> SubnetInput {
         listed: s.listed,
         private_endpoint_network_policies: s.private_endpoint_network_policies.clone(),
         private_link_service_network_policies: s.private_link_service_network_policies.clone(),
+        default_outbound_access: s.default_outbound_access,
     }
 }
 
@@ -353,6 +359,7 @@ pub fn dto(v: &VirtualNetwork, s: &Subnet, gateway: Option<&Gateway>) -> net::Su
                 }]
             }),
             service_endpoints: Some(Vec::new()),
+            default_outbound_access: s.default_outbound_access,
             private_endpoint_network_policies: s
                 .private_endpoint_network_policies
                 .clone()

@@ -95,6 +95,8 @@ const SCHEMA: &str = "
     CREATE INDEX IF NOT EXISTS objects_rg ON objects(kind, sub, rg, seq);
     CREATE INDEX IF NOT EXISTS objects_sub ON objects(kind, sub, seq);
     CREATE INDEX IF NOT EXISTS objects_kind ON objects(kind, seq);
+    CREATE INDEX IF NOT EXISTS objects_scope_sub ON objects(sub, seq);
+    CREATE INDEX IF NOT EXISTS objects_scope_rg ON objects(sub, rg, seq);
     CREATE TABLE IF NOT EXISTS refs (
         rel TEXT NOT NULL,
         dst TEXT NOT NULL,
@@ -348,6 +350,53 @@ pub trait Read {
                 .collect::<rusqlite::Result<_>>()?,
         };
         Ok(rows)
+    }
+
+    /// Resources of any of `kinds` in a subscription (or one of its resource groups), in
+    /// creation order after `after`, optionally only those named `name`: (position, kind,
+    /// body). `kinds` are type names the caller chose (`expressRouteCircuits`), never input.
+    fn list_scope(
+        &self,
+        sub: &str,
+        rg: Option<&str>,
+        kinds: &[&str],
+        name: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, String, String)>> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let marks = (0..kinds.len())
+            .map(|i| format!("?{}", i + 6))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT seq, kind, body FROM objects WHERE sub = ?1 AND (?2 IS NULL OR rg = ?2)
+             AND seq > ?3 AND (?4 IS NULL OR substr(id, -length(?4)) = ?4)
+             AND kind IN ({marks}) ORDER BY seq LIMIT ?5"
+        );
+        let suffix = name.map(|n| format!("/{}", lower(n)));
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = vec![
+            Box::new(lower(sub)),
+            Box::new(rg.map(lower)),
+            Box::new(after),
+            Box::new(suffix),
+            Box::new(limit),
+        ];
+        args.extend(
+            kinds
+                .iter()
+                .map(|k| Box::new(lower(k)) as Box<dyn rusqlite::ToSql>),
+        );
+        Ok(self
+            .conn()
+            .prepare_cached(&sql)?
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?)
     }
 
     /// Resources that point at `dst` through `rel`, in creation order after `after`.
