@@ -14,7 +14,9 @@ that fails leaves the later ones failing too, so read the first failure first.
 """
 
 import time
+from pathlib import Path
 
+import hcl2
 import pytest
 import requests
 
@@ -22,6 +24,8 @@ import goazure
 import models
 from conftest import SUBSCRIPTION
 from goazure import ReplayError, describe
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # ----- the example's values (examples/terraform/main.tf and terraform.tfvars.example) -----
 LOCATION = "westeurope"
@@ -136,6 +140,76 @@ def read(path, api, spec, what, service="network"):
     body = resp.json()
     well_typed(body, spec, what)
     return body
+
+
+# ===== the example itself ================================================================
+
+
+def literal(value):
+    """python-hcl2 keeps string literals quoted; numbers and bools come as they are."""
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def example():
+    """examples/terraform/main.tf parsed: {"resource type": {"name": {attr: value}}}, plus the
+    provider block and the variables' defaults."""
+    with open(ROOT / "examples" / "terraform" / "main.tf") as f:
+        doc = hcl2.load(f)
+    resources = {}
+    for block in doc.get("resource", []):
+        for rtype, named in block.items():
+            for name, attrs in named.items():
+                resources.setdefault(literal(rtype), {})[literal(name)] = attrs
+    variables = {}
+    for block in doc.get("variable", []):
+        for name, attrs in block.items():
+            variables[literal(name)] = literal(attrs.get("default"))
+    provider = doc["provider"][0]['"azurerm"']
+    tags = {literal(k): literal(v) for k, v in doc["locals"][0]["tags"].items()}
+    return resources, variables, provider, tags
+
+
+def test_the_example_parses_and_is_what_the_replay_sends():
+    """The replay's values are the example's: a change to main.tf that the replay does not
+    follow fails here, not silently."""
+    resources, variables, provider, tags = example()
+    assert tags == TAGS
+    assert provider["metadata_host"] == "${var.causeway_host}"
+    assert literal(provider["resource_provider_registrations"]) == "core"
+    assert "skip_provider_registration" not in provider, "removed in azurerm 5.0"
+    assert variables["location"] == LOCATION
+    assert variables["bgp_md5_key"] == SHARED_KEY
+
+    def attrs(rtype, name):
+        return {k: literal(v) for k, v in resources[rtype][name].items() if not k.startswith("__")}
+
+    assert attrs("azurerm_resource_group", "lab")["name"] == RG
+    er = attrs("azurerm_express_route_circuit", "er")
+    assert (er["name"], er["service_provider_name"], er["peering_location"], er["bandwidth_in_mbps"]) == (
+        CIRCUIT, "Causeway Lab", "Lab", 50
+    )
+    sku = {k: literal(v) for k, v in resources["azurerm_express_route_circuit"]["er"]["sku"][0].items()}
+    assert (sku["tier"], sku["family"]) == ("Standard", "MeteredData")
+    p = attrs("azurerm_express_route_circuit_peering", "private")
+    assert (p["peering_type"], p["peer_asn"], p["vlan_id"]) == ("AzurePrivatePeering", PEER_ASN, VLAN)
+    assert (p["primary_peer_address_prefix"], p["secondary_peer_address_prefix"]) == (
+        PRIMARY_PREFIX, SECONDARY_PREFIX
+    )
+    vnet = attrs("azurerm_virtual_network", "cloud")
+    assert (vnet["name"], [literal(a) for a in vnet["address_space"]]) == (VNET, [VNET_SPACE])
+    sn = attrs("azurerm_subnet", "gateway")
+    assert (sn["name"], [literal(a) for a in sn["address_prefixes"]]) == ("GatewaySubnet", [GATEWAY_SUBNET_PREFIX])
+    pip = attrs("azurerm_public_ip", "lab")
+    assert (pip["name"], pip["allocation_method"], pip["sku"]) == (PUBLIC_IP, "Static", "Standard")
+    gw = attrs("azurerm_virtual_network_gateway", "er")
+    assert (gw["name"], gw["type"], gw["sku"]) == (GATEWAY, "ExpressRoute", GATEWAY_SKU)
+    ipconf = resources["azurerm_virtual_network_gateway"]["er"]["ip_configuration"][0]
+    assert "public_ip_address_id" not in ipconf, "azurerm >= 4.60 refuses it on an ExpressRoute gateway"
+    assert "name" not in ipconf and "private_ip_address_allocation" not in ipconf, "the replay sends the defaults"
+    conn = attrs("azurerm_virtual_network_gateway_connection", "er")
+    assert (conn["name"], conn["type"], conn["routing_weight"]) == (CONNECTION, "ExpressRoute", ROUTING_WEIGHT)
 
 
 # ===== provider configuration: metadata_host, client credentials ==========================
