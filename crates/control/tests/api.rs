@@ -446,6 +446,41 @@ async fn peerings_put_get_list_stats_delete() {
         json!(["2a01:112::/48"])
     );
 
+    // What `az network express-route peering update --ip-version ipv6` sends: no IPv4 pair
+    // and an empty `microsoftPeeringConfig`. The stored IPv4 side is kept.
+    let r = env
+        .put(
+            &env.a,
+            &ms,
+            &json!({"properties": {
+                "peeringType": "MicrosoftPeering",
+                "peerASN": 64512,
+                "vlanId": 200,
+                "microsoftPeeringConfig": {},
+                "ipv6PeeringConfig": {
+                    "primaryPeerAddressPrefix": "2a01:111::8/126",
+                    "secondaryPeerAddressPrefix": "2a01:111::c/126",
+                    "microsoftPeeringConfig": {"advertisedPublicPrefixes": ["2a01:113::/48"]}
+                }
+            }}),
+        )
+        .await;
+    r.expect(200);
+    let v = r.json();
+    assert_eq!(v["properties"]["primaryPeerAddressPrefix"], "123.0.0.0/30");
+    assert_eq!(
+        v["properties"]["secondaryPeerAddressPrefix"],
+        "123.0.0.4/30"
+    );
+    assert_eq!(
+        v["properties"]["microsoftPeeringConfig"]["advertisedPublicPrefixes"],
+        json!(["123.1.0.0/24"])
+    );
+    assert_eq!(
+        v["properties"]["ipv6PeeringConfig"]["primaryPeerAddressPrefix"],
+        "2a01:111::8/126"
+    );
+
     // List and the circuit body embed both.
     let list = env.get(&env.a, &format!("{circuit}/peerings")).await;
     list.expect(200);

@@ -328,8 +328,6 @@ async fn sku_rules() {
         sku(json!({"name": "Standard"})),
         sku(json!({"name": "Gold_MeteredData"})),
         sku(json!({"name": "Standard_Free"})),
-        sku(json!({"tier": "Standard", "family": "MeteredData", "name": "Premium_MeteredData"})),
-        sku(json!({"tier": "Premium", "family": "UnlimitedData", "name": "Premium_MeteredData"})),
         sku(json!({"tier": "Local", "family": "MeteredData"})),
         sku(json!({"name": "Local_MeteredData"})),
     ] {
@@ -345,6 +343,18 @@ async fn sku_rules() {
         .await;
     r.expect(201);
     assert_eq!(r.json()["sku"]["name"], "Premium_MeteredData");
+    // The name follows tier and family, as ARM derives it: `az network express-route update
+    // --sku-tier Premium` sends the old name back with the new tier.
+    let r = env
+        .put(
+            &env.a,
+            &circuit_path(SUB_A, RG, "casefree"),
+            &sku(json!({"tier": "Premium", "family": "UnlimitedData", "name": "Premium_MeteredData"})),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["sku"]["name"], "Premium_UnlimitedData");
+    assert_eq!(r.json()["sku"]["tier"], "Premium");
 }
 
 #[tokio::test]
@@ -1103,10 +1113,18 @@ async fn microsoft_peering_config_rules() {
     )
     .await;
     let cfg = |v: Value| with(&microsoft_peering(), "properties.microsoftPeeringConfig", v);
+    // `{}` reads as absent (az sends it for "no change").
     peering_refused(
         &env,
         "MicrosoftPeering",
         &cfg(json!({})),
+        "MicrosoftPeeringConfigRequired",
+    )
+    .await;
+    peering_refused(
+        &env,
+        "MicrosoftPeering",
+        &cfg(json!({"advertisedPublicPrefixes": []})),
         "AdvertisedPublicPrefixesRequired",
     )
     .await;

@@ -433,17 +433,8 @@ pub fn input(body: &Value, catalog: &Catalog) -> R<CircuitInput> {
         tier: tier.into(),
         family: family.into(),
     };
-    if let Some(n) = name_in
-        && !n.eq_ignore_ascii_case(&sku.name())
-    {
-        return Err(bad(
-            "InvalidSku",
-            format!(
-                "SKU name '{n}' does not match tier and family ('{}').",
-                sku.name()
-            ),
-        ));
-    }
+    // ARM derives the name from tier and family: `az network express-route update
+    // --sku-tier Premium` sends the old name back beside the new tier.
     if field(body, "properties.expressRoutePort").is_some() {
         return Err(bad(
             "ExpressRouteDirectNotSupported",

@@ -214,7 +214,7 @@ pub fn write(
         let mut c = find(tx, call)?;
         let existing = c.peering(name).cloned();
         call.pre.check(existing.as_ref().map(|p| p.etag.as_str()))?;
-        let mut peering = input(body, name, &c.peerings, modified_by)?;
+        let mut peering = input(body, name, &c.peerings, modified_by, existing.as_ref())?;
         if validate::field(body, "properties.sharedKey").is_none()
             && let Some(old) = &existing
         {
@@ -431,7 +431,9 @@ pub(crate) fn is_public(net: &IpNet) -> bool {
 }
 
 fn microsoft_config(body: &Value, path: &str, v6: bool) -> R<Option<MicrosoftConfig>> {
-    let Some(cfg) = field(body, path) else {
+    // `{}` is how az sends "no change" (`peering update --ip-version ipv6`): read as absent.
+    let Some(cfg) = field(body, path).filter(|c| c.as_object().is_none_or(|o| !o.is_empty()))
+    else {
         return Ok(None);
     };
     let list = |key: &str| -> R<Vec<String>> {
@@ -512,8 +514,17 @@ fn microsoft_config(body: &Value, path: &str, v6: bool) -> R<Option<MicrosoftCon
     }))
 }
 
-/// Validates a peering PUT against its circuit's other peerings. `name` is the path name.
-pub fn input(body: &Value, name: &str, others: &[Peering], modified_by: &str) -> R<Peering> {
+/// Validates a peering PUT against its circuit's other peerings. `name` is the path name;
+/// `existing` the peering it replaces: what a PUT leaves out of the IPv4 pair and the
+/// Microsoft configuration is kept from it (az's `peering update --ip-version ipv6` sends
+/// neither).
+pub fn input(
+    body: &Value,
+    name: &str,
+    others: &[Peering],
+    modified_by: &str,
+    existing: Option<&Peering>,
+) -> R<Peering> {
     let by_name = canonical(name, &PEERING_TYPES).ok_or_else(|| {
         if name.eq_ignore_ascii_case("AzurePublicPeering") {
             bad("AzurePublicPeeringRetired", "Azure public peering is retired; use MicrosoftPeering.")
@@ -572,12 +583,19 @@ pub fn input(body: &Value, name: &str, others: &[Peering], modified_by: &str) ->
             ),
         ));
     }
-    let (primary, secondary) = split_or_pair(
-        req_str(body, "properties.primaryPeerAddressPrefix")?,
-        opt_str(body, "properties.secondaryPeerAddressPrefix")?,
-        "properties",
-        false,
-    )?;
+    let kept = existing.filter(|_| {
+        field(body, "properties.primaryPeerAddressPrefix").is_none()
+            && field(body, "properties.secondaryPeerAddressPrefix").is_none()
+    });
+    let (primary, secondary) = match kept {
+        Some(old) => (old.primary_prefix.clone(), old.secondary_prefix.clone()),
+        None => split_or_pair(
+            req_str(body, "properties.primaryPeerAddressPrefix")?,
+            opt_str(body, "properties.secondaryPeerAddressPrefix")?,
+            "properties",
+            false,
+        )?,
+    };
     let primary = v4_subnet("properties.primaryPeerAddressPrefix", &primary)?;
     let secondary = v4_subnet("properties.secondaryPeerAddressPrefix", &secondary)?;
     if primary == secondary {
@@ -602,7 +620,10 @@ pub fn input(body: &Value, name: &str, others: &[Peering], modified_by: &str) ->
         }
         Some(k) => Some(k.to_owned()),
     };
-    let ms = microsoft_config(body, "properties.microsoftPeeringConfig", false)?;
+    let ms = match microsoft_config(body, "properties.microsoftPeeringConfig", false)? {
+        None if microsoft => existing.and_then(|p| p.microsoft.clone()),
+        ms => ms,
+    };
     if microsoft && ms.is_none() {
         return Err(bad(
             "MicrosoftPeeringConfigRequired",
@@ -633,7 +654,12 @@ pub fn input(body: &Value, name: &str, others: &[Peering], modified_by: &str) ->
                     "The IPv6 primary and secondary /126s must differ.",
                 ));
             }
-            let ms6 = microsoft_config(body, &format!("{p}.microsoftPeeringConfig"), true)?;
+            let ms6 = match microsoft_config(body, &format!("{p}.microsoftPeeringConfig"), true)? {
+                None if microsoft => existing
+                    .and_then(|p| p.ipv6.as_ref())
+                    .and_then(|v| v.microsoft.clone()),
+                ms6 => ms6,
+            };
             if microsoft && ms6.is_none() {
                 return Err(bad(
                     "MicrosoftPeeringConfigRequired",
