@@ -89,6 +89,14 @@ D = Deployment()
 # ===== helpers ===========================================================================
 
 
+def arm():
+    """The provider's resource manager client; a deployment step without one means start-up
+    (metadata, token) already failed: the first failing test above says why."""
+    if D.arm is None:
+        pytest.fail("azurerm never got past start-up (metadata discovery or the token): see the first failure")
+    return D.arm
+
+
 def well_typed(body, spec, what):
     errors = models.type_errors(body, spec)
     assert not errors, f"{what}: the provider's model cannot unmarshal this answer:\n" + "\n".join(errors)
@@ -125,7 +133,7 @@ def need(resp, codes, why):
 def existence_check(path, api, what, service="network"):
     """Every Create starts with `client.Get` and carries on only on 404 (anything else is
     either `ImportAsExistsError` or `checking for presence of existing`)."""
-    resp = D.arm.get(path, api, service=service)
+    resp = arm().get(path, api, service=service)
     need(resp, (404,), f"{what}: the create's existence check must find nothing")
     body = resp.json()
     assert isinstance(body.get("error"), dict) and body["error"].get("code"), (
@@ -134,7 +142,7 @@ def existence_check(path, api, what, service="network"):
 
 
 def read(path, api, spec, what, service="network"):
-    resp = need(D.arm.get(path, api, service=service), (200,), f"{what}: Read")
+    resp = need(arm().get(path, api, service=service), (200,), f"{what}: Read")
     ctype = resp.headers.get("Content-Type", "")
     assert "application/json" in ctype.lower(), f"{what}: Read answers {ctype!r}"
     body = resp.json()
@@ -230,7 +238,8 @@ def test_metadata_discovery_describes_this_causeway_as_a_cloud(server):
     auth = doc.get("authentication") or {}
     login = auth.get("loginEndpoint")
     assert isinstance(login, str) and login.startswith("https://"), f"loginEndpoint: {login!r}"
-    assert isinstance(auth.get("audiences"), list) and auth["audiences"], "authentication.audiences"
+    if auth.get("audiences") is not None:
+        assert isinstance(auth["audiences"], list), "authentication.audiences unmarshals into []string"
     suffixes = doc.get("suffixes") or {}
     # clients/builder.go Build makes Storage and Key Vault authorizers at start-up; without
     # these suffixes environments.Scope fails ("endpoint AzureStorage is not supported").
@@ -302,7 +311,7 @@ def test_token_for_resource_manager_is_accepted_by_the_api(server):
     )
     need(resp, range(200, 300), "client credentials token (resource manager scope)")
     D.arm = goazure.Arm(D.metadata["resourceManager"], resp.json()["access_token"], str(server.cert))
-    got = D.arm.get(f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}", RESOURCES_API, service="resourcegroups")
+    got = arm().get(f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}", RESOURCES_API, service="resourcegroups")
     need(got, (404,), "the token must be accepted (a missing group is 404, not 401)")
 
 
@@ -324,8 +333,8 @@ def test_resource_provider_registration_core_set():
     not Registered (POST .../register, 200), then poll GET .../{ns} until Registered twice
     (custompollers ResourceProviderRegistrationPoller). Providers the list leaves out are
     skipped with a warning (requiring_registration.go)."""
-    assert D.arm, "needs the token step"
-    items = D.arm.list_complete(f"/subscriptions/{SUBSCRIPTION}/providers", PROVIDERS_API, service="providers")
+    arm()
+    items = arm().list_complete(f"/subscriptions/{SUBSCRIPTION}/providers", PROVIDERS_API, service="providers")
     for item in items:
         well_typed(item, models.PROVIDER, "provider")
     listed = {i["namespace"]: i.get("registrationState") for i in items if i.get("namespace")}
@@ -335,12 +344,12 @@ def test_resource_provider_registration_core_set():
         if str(listed[ns]).lower() == "registered":
             continue
         path = f"/subscriptions/{SUBSCRIPTION}/providers/{ns}"
-        resp = D.arm.send("POST", f"{path}/register", PROVIDERS_API, body={}, service="providers")
+        resp = arm().send("POST", f"{path}/register", PROVIDERS_API, body={}, service="providers")
         need(resp, (200,), f"register {ns}")
         seen = 0
         deadline = time.monotonic() + goazure.POLL_DEADLINE
         while seen < 2:
-            got = need(D.arm.get(path, PROVIDERS_API, service="providers"), (200,), f"GET provider {ns}")
+            got = need(arm().get(path, PROVIDERS_API, service="providers"), (200,), f"GET provider {ns}")
             well_typed(got.json(), models.PROVIDER, ns)
             seen = seen + 1 if str(got.json().get("registrationState")).lower() == "registered" else 0
             assert time.monotonic() < deadline, f"{ns} never reads Registered: {got.text}"
@@ -357,7 +366,7 @@ def test_resource_group_create_and_read():
     (custompollers/resource_group_create_poller.go: three successful GETs in a row), Read."""
     path = RG_ID
     existence_check(path, RESOURCES_API, "resource group", service="resourcegroups")
-    resp = D.arm.send("PUT", path, RESOURCES_API, body={"location": LOCATION, "tags": TAGS}, service="resourcegroups")
+    resp = arm().send("PUT", path, RESOURCES_API, body={"location": LOCATION, "tags": TAGS}, service="resourcegroups")
     need(resp, (200, 201), "resource group CreateOrUpdate")
     # method_createorupdate.go unmarshals the PUT's answer into the model (no poller).
     well_typed(resp.json(), models.RESOURCE_GROUP, "resource group PUT")
@@ -405,7 +414,7 @@ def test_express_route_circuit_create_and_read():
     CreateOrUpdateThenPoll, then expressRouteCircuitCreationRefreshFunc until three reads in a
     row are not Updating/Failed/Deleting (3 s apart), then resourceExpressRouteCircuitRead."""
     existence_check(CIRCUIT_ID, NETWORK_API, "circuit")
-    D.arm.create_or_update_then_poll(CIRCUIT_ID, NETWORK_API, circuit_body())
+    arm().create_or_update_then_poll(CIRCUIT_ID, NETWORK_API, circuit_body())
     for _ in range(3):
         body = read(CIRCUIT_ID, NETWORK_API, models.CIRCUIT, "circuit")
         state = dig(body, "properties.provisioningState")
@@ -446,13 +455,13 @@ def test_express_route_circuit_peering_create_and_read():
     List on the peering (`.../peerings/AzurePrivatePeering/connections`, 200 or 404 both
     accepted), CreateOrUpdateThenPoll, resourceExpressRouteCircuitPeeringRead."""
     existence_check(PEERING_ID, NETWORK_API, "peering")
-    listed = D.arm.get(f"{PEERING_ID}/connections", NETWORK_API)
+    listed = arm().get(f"{PEERING_ID}/connections", NETWORK_API)
     need(listed, (200, 404), "the peering's circuit-connection list (any other status fails the create)")
     connections = None
     if listed.status_code == 200:
         well_typed(listed.json(), models.CIRCUIT_CONNECTION_LIST, "circuit connections")
         connections = listed.json().get("value") or []
-    D.arm.create_or_update_then_poll(PEERING_ID, NETWORK_API, peering_body(connections))
+    arm().create_or_update_then_poll(PEERING_ID, NETWORK_API, peering_body(connections))
     body = read(PEERING_ID, NETWORK_API, models.PEERING, "peering")
     no_diff(
         body,
@@ -496,7 +505,7 @@ def test_virtual_network_create_and_read():
     VirtualNetworkProvisioningStateRefreshFunc until provisioningState is Succeeded (Updating
     is the only other state it accepts), resourceVirtualNetworkFlatten."""
     existence_check(VNET_ID, NETWORK_API, "virtual network")
-    D.arm.create_or_update_then_poll(VNET_ID, NETWORK_API, vnet_body())
+    arm().create_or_update_then_poll(VNET_ID, NETWORK_API, vnet_body())
     body = read(VNET_ID, NETWORK_API, models.VNET, "virtual network")
     assert dig(body, "properties.provisioningState") == "Succeeded"
     no_diff(
@@ -546,7 +555,7 @@ def test_gateway_subnet_create_and_read():
     properties.provisioningState), VirtualNetworkProvisioningStateRefreshFunc on the VNet,
     resourceSubnetFlatten."""
     existence_check(SUBNET_ID, NETWORK_API, "subnet")
-    D.arm.create_or_update_then_poll(SUBNET_ID, NETWORK_API, subnet_body())
+    arm().create_or_update_then_poll(SUBNET_ID, NETWORK_API, subnet_body())
     body = read(SUBNET_ID, NETWORK_API, models.SUBNET, "subnet")
     assert dig(body, "properties.provisioningState") == "Succeeded", "the subnet state poll errors without it"
     vnet = read(VNET_ID, NETWORK_API, models.VNET, "virtual network")
@@ -593,7 +602,7 @@ def public_ip_expected():
 def test_public_ip_create_and_read():
     """public_ip_resource.go: Get (404), CreateOrUpdateThenPoll, resourcePublicIpFlatten."""
     existence_check(PUBLIC_IP_ID, NETWORK_API, "public IP")
-    D.arm.create_or_update_then_poll(PUBLIC_IP_ID, NETWORK_API, public_ip_body())
+    arm().create_or_update_then_poll(PUBLIC_IP_ID, NETWORK_API, public_ip_body())
     body = read(PUBLIC_IP_ID, NETWORK_API, models.PUBLIC_IP, "public IP")
     no_diff(body, public_ip_expected(), "public IP")
     address = dig(body, "properties.ipAddress")
@@ -682,7 +691,7 @@ def test_virtual_network_gateway_create_and_read():
     """virtual_network_gateway_resource.go: Get (404), CreateOrUpdateThenPoll,
     resourceVirtualNetworkGatewayRead."""
     existence_check(GATEWAY_ID, NETWORK_API, "gateway")
-    D.arm.create_or_update_then_poll(GATEWAY_ID, NETWORK_API, gateway_body())
+    arm().create_or_update_then_poll(GATEWAY_ID, NETWORK_API, gateway_body())
     body = read(GATEWAY_ID, NETWORK_API, models.GATEWAY, "gateway")
     check_gateway_read(body)
     assert body.get("id") == GATEWAY_ID
@@ -742,7 +751,7 @@ def check_connection_read(body, key):
 
 def read_connection():
     body = read(CONNECTION_ID, NETWORK_API, models.CONNECTION, "connection")
-    key = need(D.arm.get(f"{CONNECTION_ID}/sharedkey", NETWORK_API), (200,), "GetSharedKey in every Read")
+    key = need(arm().get(f"{CONNECTION_ID}/sharedkey", NETWORK_API), (200,), "GetSharedKey in every Read")
     return body, key.json()
 
 
@@ -754,7 +763,7 @@ def test_virtual_network_gateway_connection_create_and_read():
     existence_check(CONNECTION_ID, NETWORK_API, "connection")
     gateway = read(GATEWAY_ID, NETWORK_API, models.GATEWAY, "gateway (for the connection)")
     assert gateway.get("id") and gateway.get("name"), "virtualNetworkGateway1 is built from id and name"
-    D.arm.create_or_update_then_poll(CONNECTION_ID, NETWORK_API, connection_body(gateway))
+    arm().create_or_update_then_poll(CONNECTION_ID, NETWORK_API, connection_body(gateway))
     body, key = read_connection()
     check_connection_read(body, key)
 
@@ -764,7 +773,7 @@ def test_virtual_network_gateway_connection_create_and_read():
 
 def test_plan_after_apply_reads_every_resource_without_a_change():
     """`terraform plan` refreshes every resource with its Read (the same requests as above)."""
-    assert D.arm, "needs the token step"
+    arm()
     rg = read(RG_ID, RESOURCES_API, models.RESOURCE_GROUP, "resource group", service="resourcegroups")
     no_diff(rg, {"location": LOCATION, "tags": TAGS}, "resource group")
     no_diff(read(CIRCUIT_ID, NETWORK_API, models.CIRCUIT, "circuit"), circuit_expected(), "circuit")
@@ -795,8 +804,8 @@ def test_plan_after_apply_reads_every_resource_without_a_change():
 )
 def test_destroy_deletes_and_the_resource_reads_404(what, path):
     """Each resource's Delete is DeleteThenPoll (200, 202 or 204), then GETs until 404."""
-    assert D.arm, "needs the token step"
-    D.arm.delete_then_poll(path, NETWORK_API)
+    arm()
+    arm().delete_then_poll(path, NETWORK_API)
 
 
 def test_destroy_resource_group_finds_it_empty_then_deletes_it():
@@ -804,13 +813,13 @@ def test_destroy_resource_group_finds_it_empty_then_deletes_it():
     custompollers/resource_group_prevent_delete_poller.go lists
     `.../resources?$expand=provisioningState&$top=10` and refuses while anything is listed
     (404 counts as empty); then Delete (200 or 202, not 204) and GETs until 404."""
-    assert D.arm, "needs the token step"
+    arm()
     query = {"$expand": "provisioningState", "$top": "10"}
-    first = D.arm.get(f"{RG_ID}/resources", RESOURCES_API, query=query, service="resourcegroups")
+    first = arm().get(f"{RG_ID}/resources", RESOURCES_API, query=query, service="resourcegroups")
     items = []
     if first.status_code != 404:
-        items = D.arm.list_complete(f"{RG_ID}/resources", RESOURCES_API, query=query, service="resourcegroups")
+        items = arm().list_complete(f"{RG_ID}/resources", RESOURCES_API, query=query, service="resourcegroups")
         for item in items:
             well_typed(item, models.GENERIC_RESOURCE_LIST["value"][0], "generic resource")
     assert items == [], f"the emptied group still lists resources: {[i.get('id') for i in items]}"
-    D.arm.delete_then_poll(RG_ID, RESOURCES_API, accepted=(200, 202), service="resourcegroups")
+    arm().delete_then_poll(RG_ID, RESOURCES_API, accepted=(200, 202), service="resourcegroups")
