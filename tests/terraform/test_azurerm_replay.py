@@ -570,6 +570,30 @@ def test_gateway_subnet_create_and_read():
     assert names == ["GatewaySubnet"], f"the VNet's subnets: {names}"
 
 
+def test_azurerm_4x_subnet_with_one_prefix_sends_address_prefix_and_reads_it_back():
+    """azurerm 4.x (v4.81.0 subnet_resource.go resourceSubnetCreate) sends a single prefix as
+    `addressPrefix` and no `addressPrefixes`; its read takes `addressPrefixes`, else
+    `[addressPrefix]`. Replayed on a second VNet, created and destroyed here."""
+    vnet_id = f"{NET}/virtualNetworks/vnet-tf4x"
+    subnet_id = f"{vnet_id}/subnets/workload"
+    body = vnet_body()
+    body["name"] = "vnet-tf4x"
+    body["properties"]["addressSpace"] = {"addressPrefixes": ["10.30.0.0/16"]}
+    arm().create_or_update_then_poll(vnet_id, NETWORK_API, body)
+    existence_check(subnet_id, NETWORK_API, "4.x subnet")
+    four = subnet_body()
+    four["name"] = "workload"
+    del four["properties"]["addressPrefixes"]
+    four["properties"]["addressPrefix"] = "10.30.1.0/24"
+    arm().create_or_update_then_poll(subnet_id, NETWORK_API, four)
+    got = read(subnet_id, NETWORK_API, models.SUBNET, "4.x subnet")
+    assert dig(got, "properties.provisioningState") == "Succeeded"
+    prefixes = dig(got, "properties.addressPrefixes") or [dig(got, "properties.addressPrefix")]
+    assert prefixes == ["10.30.1.0/24"], f"a plan would show address_prefixes changing: {got}"
+    arm().delete_then_poll(subnet_id, NETWORK_API)
+    arm().delete_then_poll(vnet_id, NETWORK_API)
+
+
 def public_ip_body():
     """resourcePublicIpCreate's payload with the schema defaults (sku Standard, sku_tier
     Regional, ip_version IPv4, idle timeout 4, ddos_protection_mode VirtualNetworkInherited)."""
