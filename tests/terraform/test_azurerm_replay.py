@@ -580,18 +580,21 @@ def test_azurerm_4x_subnet_with_one_prefix_sends_address_prefix_and_reads_it_bac
     body["name"] = "vnet-tf4x"
     body["properties"]["addressSpace"] = {"addressPrefixes": ["10.30.0.0/16"]}
     arm().create_or_update_then_poll(vnet_id, NETWORK_API, body)
-    existence_check(subnet_id, NETWORK_API, "4.x subnet")
-    four = subnet_body()
-    four["name"] = "workload"
-    del four["properties"]["addressPrefixes"]
-    four["properties"]["addressPrefix"] = "10.30.1.0/24"
-    arm().create_or_update_then_poll(subnet_id, NETWORK_API, four)
-    got = read(subnet_id, NETWORK_API, models.SUBNET, "4.x subnet")
-    assert dig(got, "properties.provisioningState") == "Succeeded"
-    prefixes = dig(got, "properties.addressPrefixes") or [dig(got, "properties.addressPrefix")]
-    assert prefixes == ["10.30.1.0/24"], f"a plan would show address_prefixes changing: {got}"
-    arm().delete_then_poll(subnet_id, NETWORK_API)
-    arm().delete_then_poll(vnet_id, NETWORK_API)
+    try:
+        existence_check(subnet_id, NETWORK_API, "4.x subnet")
+        four = subnet_body()
+        four["name"] = "workload"
+        del four["properties"]["addressPrefixes"]
+        four["properties"]["addressPrefix"] = "10.30.1.0/24"
+        arm().create_or_update_then_poll(subnet_id, NETWORK_API, four)
+        got = read(subnet_id, NETWORK_API, models.SUBNET, "4.x subnet")
+        assert dig(got, "properties.provisioningState") == "Succeeded"
+        prefixes = dig(got, "properties.addressPrefixes") or [dig(got, "properties.addressPrefix")]
+        assert prefixes == ["10.30.1.0/24"], f"a plan would show address_prefixes changing: {got}"
+        arm().delete_then_poll(subnet_id, NETWORK_API)
+    finally:
+        # Whatever happened above, leave the group as the example's apply would.
+        arm().send("DELETE", vnet_id, NETWORK_API)
 
 
 def public_ip_body():
@@ -832,18 +835,41 @@ def test_destroy_deletes_and_the_resource_reads_404(what, path):
     arm().delete_then_poll(path, NETWORK_API)
 
 
-def test_destroy_resource_group_finds_it_empty_then_deletes_it():
-    """resourceResourceGroupDelete with prevent_deletion_if_contains_resources (default true):
-    custompollers/resource_group_prevent_delete_poller.go lists
-    `.../resources?$expand=provisioningState&$top=10` and refuses while anything is listed
-    (404 counts as empty); then Delete (200 or 202, not 204) and GETs until 404."""
-    arm()
+def resources_in_group():
+    """custompollers/resource_group_prevent_delete_poller.go: ResourcesListByResourceGroup
+    with `$expand=provisioningState&$top=10`, all pages; a 404 counts as an empty group."""
     query = {"$expand": "provisioningState", "$top": "10"}
     first = arm().get(f"{RG_ID}/resources", RESOURCES_API, query=query, service="resourcegroups")
-    items = []
-    if first.status_code != 404:
-        items = arm().list_complete(f"{RG_ID}/resources", RESOURCES_API, query=query, service="resourcegroups")
-        for item in items:
-            well_typed(item, models.GENERIC_RESOURCE_LIST["value"][0], "generic resource")
+    if first.status_code == 404:
+        return None
+    items = arm().list_complete(f"{RG_ID}/resources", RESOURCES_API, query=query, service="resourcegroups")
+    for item in items:
+        well_typed(item, models.GENERIC_RESOURCE_LIST["value"][0], "generic resource")
+    return items
+
+
+def test_destroy_resource_group_is_refused_while_it_holds_a_resource_terraform_does_not_manage():
+    """prevent_deletion_if_contains_resources (default true) is the provider's guard against
+    deleting what someone made outside Terraform: it only works if the group's resource list
+    answers (a 404 reads as empty and the group, with its contents, is deleted)."""
+    stray = f"{NET}/virtualNetworks/made-with-az"
+    body = vnet_body()
+    body["name"] = "made-with-az"
+    body["properties"]["addressSpace"] = {"addressPrefixes": ["10.40.0.0/16"]}
+    arm().create_or_update_then_poll(stray, NETWORK_API, body)
+    try:
+        items = resources_in_group()
+        assert items is not None, "the group's resource list answered 404: the guard cannot see anything"
+        ids = [str(i.get("id", "")).lower() for i in items]
+        assert stray.lower() in ids, f"the stray VNet is not listed: {ids}"
+    finally:
+        arm().delete_then_poll(stray, NETWORK_API)
+
+
+def test_destroy_resource_group_finds_it_empty_then_deletes_it():
+    """resourceResourceGroupDelete: the guard's list must be empty (it retries for 10 min and
+    then fails the destroy); then Delete (200 or 202, not 204) and GETs until 404."""
+    arm()
+    items = resources_in_group() or []
     assert items == [], f"the emptied group still lists resources: {[i.get('id') for i in items]}"
     arm().delete_then_poll(RG_ID, RESOURCES_API, accepted=(200, 202), service="resourcegroups")
