@@ -106,7 +106,7 @@ enum TokenCommand {
         #[arg(long, conflicts_with_all = ["customer", "provider", "edge"])]
         admin: bool,
         /// A customer token scoped to these subscriptions (comma-separated or repeated).
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, visible_alias = "subscription", value_delimiter = ',')]
         customer: Vec<String>,
         /// A provider token for this provider name.
         #[arg(long)]
@@ -114,6 +114,11 @@ enum TokenCommand {
         /// An edge token for this edge of the inventory.
         #[arg(long, conflicts_with_all = ["customer", "provider"])]
         edge: Option<String>,
+        /// `json` prints a service principal the way `az ad sp create-for-rbac` does
+        /// (appId, password, tenant, displayName) for `az login --service-principal` and
+        /// Terraform's ARM_CLIENT_ID / ARM_CLIENT_SECRET / ARM_TENANT_ID.
+        #[arg(short = 'o', long, default_value = "text", value_parser = ["text", "json"])]
+        output: String,
     },
     /// List tokens (ids and scopes; secrets are never stored).
     List,
@@ -273,6 +278,7 @@ fn token(command: TokenCommand, data_dir: Option<PathBuf>) -> anyhow::Result<()>
             customer,
             provider,
             edge,
+            output,
         } => {
             let principal = match (admin, customer.is_empty(), provider, edge) {
                 (true, true, None, None) => Principal::Admin,
@@ -292,14 +298,25 @@ fn token(command: TokenCommand, data_dir: Option<PathBuf>) -> anyhow::Result<()>
                 ),
             };
             let (id, secret) = create_token(&mut store, &principal)?;
-            eprintln!("token {id} for {principal}");
-            println!("{secret}");
+            if output == "json" {
+                let tenant = control::identity::Directory::open(&mut store)?.tenant;
+                let sp = serde_json::json!({
+                    "appId": id,
+                    "displayName": format!("causeway-{}-{}", principal.kind(), &id[..8]),
+                    "password": secret,
+                    "tenant": tenant,
+                });
+                println!("{}", serde_json::to_string_pretty(&sp)?);
+            } else {
+                eprintln!("token {id} for {principal}");
+                println!("{secret}");
+            }
         }
         TokenCommand::List => {
-            println!("{:<14} {:<8} {:<26} PRINCIPAL", "ID", "STATE", "CREATED");
+            println!("{:<36} {:<8} {:<26} PRINCIPAL", "ID", "STATE", "CREATED");
             for t in control::store::Read::tokens(&store)? {
                 println!(
-                    "{:<14} {:<8} {:<26} {}",
+                    "{:<36} {:<8} {:<26} {}",
                     t.id,
                     if t.revoked { "revoked" } else { "active" },
                     t.created,

@@ -126,7 +126,9 @@ pub fn create_token(
     principal: &Principal,
 ) -> Result<(String, String), StoreError> {
     let secret = format!("cw_{}", random_hex(32));
-    let id = random_hex(6);
+    // A GUID, so that the token is also a service principal: id = application (client) id,
+    // secret = client secret (`identity.rs`).
+    let id = uuid::Uuid::new_v4().to_string();
     store.insert_token(&TokenRecord {
         id: id.clone(),
         hash: hash_token(&secret),
@@ -135,6 +137,14 @@ pub fn create_token(
         revoked: false,
     })?;
     Ok((id, secret))
+}
+
+/// The principal behind an application id (a service principal's access token).
+pub fn principal_of_app(store: &impl Read, app: &str) -> Result<Option<Principal>, StoreError> {
+    Ok(store
+        .token_by_id(app)?
+        .filter(|t| !t.revoked)
+        .and_then(|t| Principal::decode(&t.principal)))
 }
 
 /// The principal a bearer secret stands for, if it is known and not revoked.

@@ -5,18 +5,20 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::Value;
 use std::collections::HashMap;
 
 use crate::arm::etag::Preconditions;
 use crate::arm::{ArmError, Outcome, Status, Verb};
-use crate::auth::{Principal, authenticate};
+use crate::auth::Principal;
+use crate::identity::{self, TokenRequest};
 use crate::service::{Request, Service};
 
 #[derive(Debug, Clone)]
@@ -32,6 +34,27 @@ pub fn router(app: App) -> Router {
         .route("/edge/v1/{edge}/report", axum::routing::put(edge_report))
         .route("/admin/v1/inventory", get(get_inventory).put(put_inventory))
         .route("/metrics", get(get_metrics))
+        .route("/metadata/endpoints", get(cloud_metadata))
+        .route(
+            "/adfs/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route(
+            "/adfs/{tenant}/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route(
+            "/adfs/{tenant}/v2.0/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route(
+            "/adfs/discovery/keys",
+            get(|| async { Json(identity::keys()) }),
+        )
+        .route("/adfs/oauth2/token", post(token_v1))
+        .route("/adfs/oauth2/v2.0/token", post(token_v2))
+        .route("/adfs/{tenant}/oauth2/token", post(token_v1_in))
+        .route("/adfs/{tenant}/oauth2/v2.0/token", post(token_v2_in))
         .route(
             "/admin/v1/circuits/{service_key}/drain",
             axum::routing::put(put_drain),
@@ -191,7 +214,7 @@ async fn dispatch(
             unauthenticated("The request has no 'Authorization: Bearer <token>' header.")
         })?;
         let principal = service
-            .read(|st| authenticate(st, &secret))?
+            .authenticate(&secret)?
             .ok_or_else(|| unauthenticated("The bearer token is unknown or revoked."))?;
         let verb = Verb::parse(method.as_str()).ok_or_else(|| {
             ArmError::new(
@@ -244,6 +267,101 @@ async fn dispatch(
     response
 }
 
+// ===== identity (no bearer token: this is where tokens come from) =====
+
+async fn cloud_metadata(State(app): State<App>, uri: Uri) -> Response {
+    let query = query_params(uri.query());
+    let version = query_get(&query, "api-version");
+    json_response(
+        StatusCode::OK,
+        &identity::metadata(&app.service.public_url, version),
+    )
+}
+
+async fn openid_configuration(State(app): State<App>) -> Response {
+    json_response(
+        StatusCode::OK,
+        &identity::openid_configuration(&app.service.public_url, &app.service.directory.tenant),
+    )
+}
+
+async fn token_v1(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    token(app, None, false, &headers, &body).await
+}
+
+async fn token_v2(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    token(app, None, true, &headers, &body).await
+}
+
+async fn token_v1_in(
+    State(app): State<App>,
+    axum::extract::Path(tenant): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    token(app, Some(tenant), false, &headers, &body).await
+}
+
+async fn token_v2_in(
+    State(app): State<App>,
+    axum::extract::Path(tenant): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    token(app, Some(tenant), true, &headers, &body).await
+}
+
+/// The client-credentials grant (`client_secret_post` or `client_secret_basic`).
+async fn token(
+    app: App,
+    tenant: Option<String>,
+    v2: bool,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let basic = header_str(headers, header::AUTHORIZATION).and_then(|h| basic_credentials(&h));
+    let mut req = TokenRequest::from_form(body, basic);
+    req.tenant = tenant;
+    req.v2 = v2;
+    let service = app.service.clone();
+    let answer = tokio::task::spawn_blocking(move || {
+        service.read(|st| identity::token(&service.directory, st, &service.public_url, &req))
+    })
+    .await;
+    let mut response = match answer {
+        Ok(Ok(v)) => json_response(StatusCode::OK, &v),
+        Ok(Err(e)) => json_response(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            &e.body(),
+        ),
+        Err(_) => error_response(&ArmError::internal()),
+    };
+    // RFC 6749 §5.1: token answers are never cached.
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// `Authorization: Basic base64(id:secret)`, form-decoded as RFC 6749 §2.3.1 says.
+fn basic_credentials(h: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    let raw = h
+        .strip_prefix("Basic ")
+        .or_else(|| h.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(raw.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let dec = |s: &str| {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((dec(id)?, dec(secret)?))
+}
+
 async fn openapi(State(app): State<App>) -> Response {
     json_response(
         StatusCode::OK,
@@ -259,7 +377,7 @@ async fn principal(app: &App, headers: &HeaderMap) -> Result<Principal, ArmError
         unauthenticated("The request has no 'Authorization: Bearer <token>' header.")
     })?;
     let service = app.service.clone();
-    tokio::task::spawn_blocking(move || service.read(|st| authenticate(st, &secret)))
+    tokio::task::spawn_blocking(move || service.authenticate(&secret))
         .await
         .map_err(|_| ArmError::internal())??
         .ok_or_else(|| unauthenticated("The bearer token is unknown or revoked."))

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod catalog;
 pub mod edges;
 pub mod http;
+pub mod identity;
 pub mod inventory;
 pub mod json;
 pub mod listener;

@@ -166,6 +166,8 @@ pub struct Service {
     pub public_url: String,
     /// The edges: inventory, generation clock, desired-state cache, live reports.
     pub edges: crate::edges::EdgeHub,
+    /// The tenant and the key access tokens are signed with.
+    pub directory: crate::identity::Directory,
     routes: Vec<Route>,
 }
 
@@ -207,6 +209,8 @@ impl Service {
         }
         let generation = store.generation().unwrap_or(0);
         let instance = store.instance().unwrap_or_else(|_| "00000000".into());
+        let directory = crate::identity::Directory::open(&mut store)
+            .expect("invariant: the store holds the directory's tenant and key");
         Service {
             db: Db {
                 writer: Mutex::new(store),
@@ -218,6 +222,7 @@ impl Service {
             // (tests) answer with the loopback origin.
             public_url: "https://127.0.0.1".into(),
             edges: crate::edges::EdgeHub::new(inventory, generation, instance),
+            directory,
             routes: crate::resources::routes(),
         }
     }
@@ -255,6 +260,19 @@ impl Service {
         Ok(out)
     }
 
+    /// The principal a bearer credential stands for: a token of the store, or an access
+    /// token this directory signed for an application that is still there.
+    pub fn authenticate(&self, secret: &str) -> Result<Option<Principal>, StoreError> {
+        if crate::identity::is_access_token(secret) {
+            let now = crate::identity::now_seconds();
+            let Some(app) = self.directory.verify(&self.public_url, secret, now) else {
+                return Ok(None);
+            };
+            return self.read(|st| crate::auth::principal_of_app(st, &app));
+        }
+        self.read(|st| crate::auth::authenticate(st, secret))
+    }
+
     /// Every route, in match order (the OpenAPI document is made from them).
     pub fn routes(&self) -> &[Route] {
         &self.routes
@@ -275,16 +293,19 @@ impl Service {
                     format!("No Microsoft.Network ExpressRoute resource is served at '{shown}'."),
                 )
             })?;
-        let verb = if req.verb == Verb::Head {
-            Verb::Get
-        } else {
-            req.verb
-        };
+        // HEAD is GET without the body, unless the route answers HEAD itself (resource
+        // groups: 204 or 404).
         let op = route
             .ops
             .iter()
-            .find(|o| o.verb == verb)
+            .find(|o| o.verb == req.verb)
+            .or_else(|| {
+                (req.verb == Verb::Head)
+                    .then(|| route.ops.iter().find(|o| o.verb == Verb::Get))
+                    .flatten()
+            })
             .ok_or_else(|| ArmError::method_not_allowed(req.verb))?;
+        let verb = op.verb;
         let api_version = version::check(req.api_version.as_deref())?;
         if params.has("subscriptionId") {
             id::check_subscription(params.sub())?;
@@ -316,23 +337,30 @@ impl Service {
 
     /// The answer to GET of `path` for this caller (an operation's result).
     pub(crate) fn get_path(&self, call: &Call, path: &str) -> R<Outcome> {
+        self.dispatch_as(call, Verb::Get, path)
+    }
+
+    /// Runs `verb` on `path` for this caller, with no body and no preconditions (an
+    /// operation's result; a resource group deleting what it holds). 204 when no route
+    /// serves it.
+    pub(crate) fn dispatch_as(&self, call: &Call, verb: Verb, path: &str) -> R<Outcome> {
         let segs = segments(path)?;
         let found = self.routes.iter().find_map(|r| {
             let params = r.template.matches(&segs)?;
-            let op = r.ops.iter().find(|o| o.verb == Verb::Get)?;
+            let op = r.ops.iter().find(|o| o.verb == verb)?;
             Some((op.handler, params))
         });
         let Some((handler, params)) = found else {
             return Ok(Outcome::NoContent);
         };
-        let get = Call {
-            verb: Verb::Get,
+        let inner = Call {
+            verb,
             params,
             body: None,
             pre: Preconditions::default(),
             ..call.clone()
         };
-        handler(self, &get)
+        handler(self, &inner)
     }
 
     // ----- helpers for handlers -----

@@ -1245,6 +1245,36 @@ async fn openapi_lists_every_path() {
             crud,
         ),
     ]);
+    // Microsoft.Resources: what az and Terraform assume.
+    let groups = "/subscriptions/{subscriptionId}/resourcegroups";
+    expected.extend([
+        ("/subscriptions".to_owned(), vec!["get"]),
+        ("/subscriptions/{subscriptionId}".to_owned(), vec!["get"]),
+        ("/tenants".to_owned(), vec!["get"]),
+        (groups.to_owned(), vec!["get"]),
+        (
+            format!("{groups}/{{resourceGroupName}}"),
+            vec!["get", "head", "put", "patch", "delete"],
+        ),
+        (
+            "/subscriptions/{subscriptionId}/providers".to_owned(),
+            vec!["get"],
+        ),
+        (
+            "/subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}".to_owned(),
+            vec!["get"],
+        ),
+        (
+            "/subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}/register"
+                .to_owned(),
+            vec!["post"],
+        ),
+        (
+            "/subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}/unregister"
+                .to_owned(),
+            vec!["post"],
+        ),
+    ]);
     for base in [&circuit, &cross] {
         for action in ["arpTables", "routeTables", "routeTablesSummary"] {
             expected.push((
@@ -1470,7 +1500,7 @@ async fn unknown_paths_and_methods() {
         ),
         format!("{}/unknown", circuit_path(SUB_A, "rg", "er")),
         "/".to_owned(),
-        "/subscriptions".to_owned(),
+        format!("/subscriptions/{SUB_A}/resourcegroups/rg/nothing"),
     ] {
         let r = env.get(&env.a, &path).await;
         r.expect(404);

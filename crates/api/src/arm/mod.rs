@@ -26,7 +26,6 @@
 //!   bodies already exist in [`circuit`] ([`circuit::ExpressRouteCircuitConnection`],
 //!   [`circuit::PeerExpressRouteCircuitConnection`]) because peerings embed them.
 //! - `route_filter.rs`: `RouteFilter`, `RouteFilterRule`, `BgpServiceCommunity`.
-//! - `resources.rs`: `ResourceGroup` (Microsoft.Resources, for clients that create groups).
 //! - `public_ip.rs`: `PublicIPAddress` (referenced today only as a [`SubResource`] from a
 //!   gateway's ipConfigurations).
 
@@ -40,6 +39,7 @@ use utoipa::{PartialSchema, ToSchema};
 pub mod circuit;
 pub mod cross_connection;
 pub mod network;
+pub mod resources;
 pub mod service_provider;
 
 /// Resource tags: name → value. ARM replaces the whole set on PATCH.
@@ -274,6 +274,16 @@ pub fn schemas() -> Vec<(String, RefOr<Schema>)> {
     list::<ExpressRouteCrossConnection>(&mut out, "ExpressRouteCrossConnectionListResult");
     add::<ExpressRouteCrossConnectionPeering>(&mut out);
     list::<ExpressRouteCrossConnectionPeering>(&mut out, "ExpressRouteCrossConnectionPeeringList");
+
+    // Microsoft.Resources: groups, subscriptions, tenants, providers.
+    add::<resources::ResourceGroup>(&mut out);
+    list::<resources::ResourceGroup>(&mut out, "ResourceGroupListResult");
+    add::<resources::ResourceGroupPatchable>(&mut out);
+    add::<resources::Subscription>(&mut out);
+    list::<resources::Subscription>(&mut out, "SubscriptionListResult");
+    list::<resources::TenantIdDescription>(&mut out, "TenantListResult");
+    add::<resources::Provider>(&mut out);
+    list::<resources::Provider>(&mut out, "ProviderListResult");
 
     // The catalogue.
     add::<ExpressRouteServiceProvider>(&mut out);

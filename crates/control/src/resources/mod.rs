@@ -13,6 +13,9 @@ pub mod gateways;
 pub mod operations;
 pub mod peerings;
 pub mod providers;
+pub mod resource_groups;
+pub mod resource_providers;
+pub mod subscriptions;
 pub mod vnets;
 
 /// A route template under a subscription: `sub!("/expressRouteCircuits")`.
@@ -55,6 +58,9 @@ pub fn routes() -> Vec<Route> {
         gateways::routes(),
         connections::routes(),
         operations::routes(),
+        subscriptions::routes(),
+        resource_groups::routes(),
+        resource_providers::routes(),
     ]
     .into_iter()
     .flatten()

@@ -238,15 +238,22 @@ impl Store {
 
     /// This store's random identity, made on first use.
     pub fn instance(&mut self) -> Result<String> {
-        if let Some(id) = self.meta("instance")? {
-            return Ok(id);
+        self.meta_or_insert("instance", || {
+            uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
+        })
+    }
+
+    /// A meta value, made by `make` and kept on first use (the first writer wins).
+    pub fn meta_or_insert(&mut self, key: &str, make: impl FnOnce() -> String) -> Result<String> {
+        if let Some(v) = self.meta(key)? {
+            return Ok(v);
         }
-        let id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        let v = make();
         self.conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', ?1)",
-            params![id],
+            "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+            params![key, v],
         )?;
-        Ok(self.meta("instance")?.unwrap_or(id))
+        Ok(self.meta(key)?.unwrap_or(v))
     }
 
     /// Sets a meta value and bumps the generation (inventory edits concern every edge).
@@ -456,6 +463,16 @@ pub trait Read {
                 "SELECT id, hash, principal, created, revoked FROM tokens WHERE hash = ?1",
             )?
             .query_row(params![hash], token_row)
+            .optional()?)
+    }
+
+    fn token_by_id(&self, id: &str) -> Result<Option<TokenRecord>> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT id, hash, principal, created, revoked FROM tokens WHERE id = ?1",
+            )?
+            .query_row(params![id], token_row)
             .optional()?)
     }
 
