@@ -96,6 +96,10 @@ struct ServeArgs {
     /// BFD detection multiplier (default 3).
     #[arg(long, value_parser = clap::value_parser!(u8).range(2..=50))]
     bfd_multiplier: Option<u8>,
+    /// The IPv4 prefix public IP addresses are allocated from (default 198.51.100.0/24,
+    /// a documentation range for the lab).
+    #[arg(long, value_name = "CIDR")]
+    public_ip_pool: Option<ipnet::Ipv4Net>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,6 +238,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         catalog: args.catalog,
         inventory: args.inventory,
         public_url: args.public_url,
+        public_ip_pool: args.public_ip_pool,
         local_as: args.local_as,
         bfd: (args.bfd_interval_ms.is_some() || args.bfd_multiplier.is_some()).then(|| {
             let d = api::BfdTimers::default();

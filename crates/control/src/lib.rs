@@ -61,6 +61,8 @@ pub struct ServeOptions {
     /// The base of every URL handed out (operation polls, nextLink); default: the listen
     /// address.
     pub public_url: Option<String>,
+    /// Where public IP addresses are drawn from (default 198.51.100.0/24, for the lab).
+    pub public_ip_pool: Option<ipnet::Ipv4Net>,
 }
 
 /// The XDG data directory: `$XDG_DATA_HOME/causeway`, else `~/.local/share/causeway`.
@@ -176,6 +178,9 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
         Some(u) => check_public_url(u)?,
         None => format!("{scheme}://{host}:{}", opts.listen.port()),
     };
+    if let Some(pool) = opts.public_ip_pool {
+        service.public_ip_pool = pool.trunc();
+    }
     let service = Arc::new(service);
     on_start(service.clone());
     let app = http::router(http::App { service });

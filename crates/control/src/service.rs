@@ -54,11 +54,29 @@ pub struct Call {
     pub body: Option<Value>,
     pub pre: Preconditions,
     pub page: PageRequest,
-    /// This list's URL with its api-version (nextLink continues it).
-    pub list_url: String,
+    /// The path's decoded segments (a list's nextLink is built from them, escaped again).
+    pub segments: Vec<String>,
 }
 
 impl Call {
+    /// This list's URL on the public URL, with its api-version (nextLink continues it);
+    /// made only when a list answers, from validated and escaped parts.
+    pub fn list_url(&self, public_url: &str) -> String {
+        use std::fmt::Write;
+        let mut url = String::with_capacity(public_url.len() + 160);
+        url.push_str(public_url);
+        for s in &self.segments {
+            url.push('/');
+            url.push_str(&crate::arm::path::encode(s));
+        }
+        let _ = write!(
+            url,
+            "?api-version={}",
+            crate::arm::path::encode(&self.api_version)
+        );
+        url
+    }
+
     /// The body, which must be a JSON object.
     pub fn body(&self) -> R<&Value> {
         match &self.body {
@@ -168,6 +186,8 @@ pub struct Service {
     pub edges: crate::edges::EdgeHub,
     /// The tenant and the key access tokens are signed with.
     pub directory: crate::identity::Directory,
+    /// Where public IP addresses are drawn from (`causeway serve --public-ip-pool`).
+    pub public_ip_pool: ipnet::Ipv4Net,
     routes: Vec<Route>,
 }
 
@@ -223,6 +243,9 @@ impl Service {
             public_url: "https://127.0.0.1".into(),
             edges: crate::edges::EdgeHub::new(inventory, generation, instance),
             directory,
+            public_ip_pool: crate::resources::public_ips::DEFAULT_POOL
+                .parse()
+                .expect("invariant: the default pool is a prefix"),
             routes: crate::resources::routes(),
         }
     }
@@ -310,15 +333,6 @@ impl Service {
         if params.has("subscriptionId") {
             id::check_subscription(params.sub())?;
         }
-        let path: String = segs
-            .iter()
-            .map(|s| format!("/{}", crate::arm::path::encode(s)))
-            .collect();
-        let list_url = format!(
-            "{}{path}?api-version={}",
-            self.public_url,
-            crate::arm::path::encode(&api_version)
-        );
         let call = Call {
             principal: req.principal,
             verb,
@@ -330,7 +344,7 @@ impl Service {
                 after: crate::arm::paging::parse_token(req.skip_token.as_deref()),
                 size: self.page_size,
             },
-            list_url,
+            segments: segs,
         };
         (op.handler)(self, &call)
     }
@@ -373,7 +387,7 @@ impl Service {
 
     /// A list answer: one page with its nextLink.
     pub fn page(&self, call: &Call, page: Page) -> Outcome {
-        Outcome::Ok(page.body(&call.list_url))
+        Outcome::Ok(page.body(&call.list_url(&self.public_url)))
     }
 
     /// A page of a short in-memory list.

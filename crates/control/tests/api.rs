@@ -1234,7 +1234,16 @@ async fn openapi_lists_every_path() {
         (format!("{rg}/virtualNetworks"), vec!["get"]),
         (vnet.clone(), crud.clone()),
         (format!("{vnet}/subnets"), vec!["get"]),
-        (format!("{vnet}/subnets/{{subnetName}}"), vec!["get"]),
+        (
+            format!("{vnet}/subnets/{{subnetName}}"),
+            vec!["get", "put", "delete"],
+        ),
+        (format!("{net}/publicIPAddresses"), vec!["get"]),
+        (format!("{rg}/publicIPAddresses"), vec!["get"]),
+        (
+            format!("{rg}/publicIPAddresses/{{publicIpAddressName}}"),
+            crud.clone(),
+        ),
         (format!("{rg}/virtualNetworkGateways"), vec!["get"]),
         (gateway.clone(), crud.clone()),
         (format!("{gateway}/getLearnedRoutes"), vec!["post"]),

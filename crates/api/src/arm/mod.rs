@@ -15,6 +15,7 @@
 //! Layout: the common envelope pieces live here; one module per family:
 //! [`circuit`] (circuits, peerings, authorizations, Global Reach connections, stats and the
 //! ARP / route table / route summary diagnostics), [`cross_connection`] (the provider's view),
+//! [`public_ip`] (public IP addresses), [`generic_resource`] (generic `/resources` lists),
 //! [`service_provider`] (the catalogue) and [`network`] (virtual networks, subnets, ExpressRoute
 //! gateways, their connections and routes).
 //!
@@ -26,8 +27,6 @@
 //!   bodies already exist in [`circuit`] ([`circuit::ExpressRouteCircuitConnection`],
 //!   [`circuit::PeerExpressRouteCircuitConnection`]) because peerings embed them.
 //! - `route_filter.rs`: `RouteFilter`, `RouteFilterRule`, `BgpServiceCommunity`.
-//! - `public_ip.rs`: `PublicIPAddress` (referenced today only as a [`SubResource`] from a
-//!   gateway's ipConfigurations).
 
 use std::collections::BTreeMap;
 
@@ -38,7 +37,9 @@ use utoipa::{PartialSchema, ToSchema};
 
 pub mod circuit;
 pub mod cross_connection;
+pub mod generic_resource;
 pub mod network;
+pub mod public_ip;
 pub mod resources;
 pub mod service_provider;
 
@@ -221,7 +222,9 @@ pub struct UserAssignedIdentity {
 pub fn schemas() -> Vec<(String, RefOr<Schema>)> {
     use circuit::*;
     use cross_connection::*;
+    use generic_resource::*;
     use network::*;
+    use public_ip::*;
     use service_provider::*;
 
     let mut out: Vec<(String, RefOr<Schema>)> = Vec::new();
@@ -299,6 +302,12 @@ pub fn schemas() -> Vec<(String, RefOr<Schema>)> {
     add::<VirtualNetworkGatewayConnection>(&mut out);
     list::<VirtualNetworkGatewayConnection>(&mut out, "VirtualNetworkGatewayConnectionListResult");
     list::<GatewayRoute>(&mut out, "GatewayRouteListResult");
+    add::<ConnectionSharedKey>(&mut out);
+    add::<PublicIPAddress>(&mut out);
+    list::<PublicIPAddress>(&mut out, "PublicIPAddressListResult");
+
+    // Generic ARM access.
+    list::<GenericResource>(&mut out, "ResourceListResult");
 
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out.dedup_by(|a, b| a.0 == b.0);

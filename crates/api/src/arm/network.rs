@@ -655,6 +655,16 @@ pub struct TrafficSelectorPolicy {
 /// `VirtualNetworkListResult`.
 pub type VirtualNetworkListResult = super::List<VirtualNetwork>;
 /// `SubnetListResult`.
+/// ARM `ConnectionSharedKey`: the body of `connections/{c}/sharedkey`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ConnectionSharedKey {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The IPsec shared key (write-only on ExpressRoute connections, which have none).
+    pub value: String,
+}
+
 pub type SubnetListResult = super::List<Subnet>;
 /// `VirtualNetworkGatewayListResult`.
 pub type VirtualNetworkGatewayListResult = super::List<VirtualNetworkGateway>;

@@ -155,10 +155,18 @@ impl Stored for Gateway {
         &self.rg
     }
     fn refs(&self) -> Vec<(&'static str, String)> {
-        vec![("vnet", self.vnet.id(vnets::KIND))]
+        let mut refs = vec![("vnet", self.vnet.id(vnets::KIND))];
+        refs.extend(self.public_ip.iter().map(|p| ("publicIp", p.clone())));
+        refs
     }
     fn uniques(&self) -> Vec<(String, String)> {
-        vec![("gatewayOf".to_owned(), self.vnet.id(vnets::KIND))]
+        let mut u = vec![("gatewayOf".to_owned(), self.vnet.id(vnets::KIND))];
+        u.extend(
+            self.public_ip
+                .iter()
+                .map(|p| ("publicIpUser".to_owned(), p.clone())),
+        );
+        u
     }
 }
 
@@ -555,7 +563,8 @@ fn put_gateway(svc: &Service, call: &Call) -> R<Outcome> {
                     .unwrap_or("default")
                     .to_owned(),
                 public_ip: validate::opt_str(&ipcs, "properties.publicIPAddress.id")?
-                    .map(str::to_owned),
+                    .map(|p| super::public_ips::for_gateway(tx, call, p, &id))
+                    .transpose()?,
                 private_ip: gateway_address(gsub),
                 resource_guid: existing.as_ref().map_or_else(
                     || uuid::Uuid::new_v4().to_string(),
@@ -920,7 +929,7 @@ mod tests {
         let s = |p: &str| Subnet {
             name: GATEWAY_SUBNET.into(),
             address_prefixes: vec![p.into()],
-            etag: String::new(),
+            ..Subnet::default()
         };
         assert_eq!(gateway_address(&s("10.1.255.0/27")), "10.1.255.4");
         assert_eq!(gateway_address(&s("10.1.255.0/30")), "10.1.255.0");

@@ -16,6 +16,8 @@ pub mod providers;
 pub mod resource_groups;
 pub mod resource_providers;
 pub mod subscriptions;
+pub mod public_ips;
+pub mod subnets;
 pub mod vnets;
 
 /// A route template under a subscription: `sub!("/expressRouteCircuits")`.
@@ -55,7 +57,9 @@ pub fn routes() -> Vec<Route> {
         diagnostics::routes(),
         cross_connections::routes(),
         vnets::routes(),
+        subnets::routes(),
         gateways::routes(),
+        public_ips::routes(),
         connections::routes(),
         operations::routes(),
         subscriptions::routes(),

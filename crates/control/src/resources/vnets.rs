@@ -1,8 +1,8 @@
-//! `Microsoft.Network/virtualNetworks` and their subnets: the cloud side a circuit reaches.
+//! `Microsoft.Network/virtualNetworks`: the cloud side a circuit reaches.
 //!
-//! Rules: an address space of non-overlapping prefixes; subnets inside it and apart from
-//! each other; the region never changes; the `GatewaySubnet` cannot be removed or changed
-//! while a gateway uses it, nor the network deleted. For the edges: a connected virtual
+//! Rules: an address space of non-overlapping prefixes; the subnets (stored here, with
+//! their rules in [`super::subnets`]) inside it and apart from each other; the region never
+//! changes; the network cannot be deleted while a gateway uses its `GatewaySubnet`. For the edges: a connected virtual
 //! network's address space is what the edges advertise to the customer and route to the
 //! gateway, so a write touches every circuit connected to its gateway.
 
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::gateways::{self, Gateway};
+use super::subnets::{self, SubnetInput};
 use super::{Stored, list, load, put, rg, sub};
 use crate::arm::id::Ref;
 use crate::arm::lro::Operation;
@@ -27,7 +28,8 @@ pub const KIND: &str = "virtualNetworks";
 pub const GATEWAY_SUBNET: &str = "GatewaySubnet";
 const SCHEMA: Option<&str> = Some("VirtualNetwork");
 const LIST: Option<&str> = Some("VirtualNetworkListResult");
-const SUBNET: Option<&str> = Some("Subnet");
+/// The first api-version on which a network PUT without `subnets` keeps the stored ones.
+pub const SUBNETS_KEPT_SINCE: &str = "2023-09-01";
 
 pub fn routes() -> Vec<Route> {
     vec![
@@ -74,32 +76,10 @@ pub fn routes() -> Vec<Route> {
                 &[(202, None), (204, None)],
                 delete_vnet,
             ),
-        Route::new(rg!("/virtualNetworks/{virtualNetworkName}/subnets")).op(
-            Verb::Get,
-            "List a virtual network's subnets",
-            None,
-            &[(200, Some("SubnetListResult"))],
-            list_subnets,
-        ),
-        Route::new(rg!(
-            "/virtualNetworks/{virtualNetworkName}/subnets/{subnetName}"
-        ))
-        .op(
-            Verb::Get,
-            "Get a subnet",
-            None,
-            &[(200, SUBNET)],
-            get_subnet,
-        ),
     ]
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Subnet {
-    pub name: String,
-    pub address_prefixes: Vec<String>,
-    pub etag: String,
-}
+pub use super::subnets::Subnet;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VirtualNetwork {
@@ -150,30 +130,6 @@ fn visible(st: &impl Read, call: &Call) -> R<VirtualNetwork> {
 
 // ===== rendering =====
 
-fn subnet_dto(v: &VirtualNetwork, s: &Subnet, gateway: Option<&Gateway>) -> net::Subnet {
-    let on_gateway = gateway.filter(|_| s.name.eq_ignore_ascii_case(GATEWAY_SUBNET));
-    net::Subnet {
-        id: format!("{}/subnets/{}", v.id(), s.name),
-        name: s.name.clone(),
-        kind: "Microsoft.Network/virtualNetworks/subnets".into(),
-        etag: s.etag.clone(),
-        properties: net::SubnetPropertiesFormat {
-            address_prefix: s.address_prefixes.first().cloned(),
-            address_prefixes: (s.address_prefixes.len() > 1).then(|| s.address_prefixes.clone()),
-            ip_configurations: on_gateway.map(|g| {
-                vec![api::arm::SubResource {
-                    id: format!("{}/ipConfigurations/{}", g.id(), g.ip_config_name),
-                }]
-            }),
-            ..Default::default()
-        },
-    }
-}
-
-fn render_subnet(v: &VirtualNetwork, s: &Subnet, gateway: Option<&Gateway>) -> Body {
-    super::to_body(&subnet_dto(v, s, gateway))
-}
-
 /// A virtual network in ARM's shape (its gateway shows on the GatewaySubnet).
 pub fn render(v: &VirtualNetwork, gateway: Option<&Gateway>) -> Body {
     super::to_body(&net::VirtualNetwork {
@@ -190,7 +146,7 @@ pub fn render(v: &VirtualNetwork, gateway: Option<&Gateway>) -> Body {
             subnets: v
                 .subnets
                 .iter()
-                .map(|s| subnet_dto(v, s, gateway))
+                .map(|s| subnets::dto(v, s, gateway))
                 .collect(),
             resource_guid: v.resource_guid.clone(),
             ..Default::default()
@@ -216,7 +172,7 @@ fn eq(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-fn prefix(path: &str, s: &str) -> R<IpNet> {
+pub(super) fn prefix(path: &str, s: &str) -> R<IpNet> {
     let net: IpNet = s.parse().map_err(|_| {
         bad(
             "InvalidAddressPrefixFormat",
@@ -237,11 +193,11 @@ fn prefix(path: &str, s: &str) -> R<IpNet> {
     Ok(net)
 }
 
-fn overlap(a: &IpNet, b: &IpNet) -> bool {
+pub(super) fn overlap(a: &IpNet, b: &IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
-fn str_list<'a>(v: &'a Value, path: &str) -> R<Option<Vec<&'a str>>> {
+pub(super) fn str_list<'a>(v: &'a Value, path: &str) -> R<Option<Vec<&'a str>>> {
     match validate::field(v, path) {
         None => Ok(None),
         Some(Value::Array(a)) => a
@@ -267,11 +223,12 @@ fn str_list<'a>(v: &'a Value, path: &str) -> R<Option<Vec<&'a str>>> {
 struct VnetInput {
     location: String,
     tags: BTreeMap<String, String>,
-    prefixes: Vec<String>,
-    subnets: Vec<(String, Vec<String>)>,
+    space: Vec<IpNet>,
+    /// `None`: the body leaves the subnets as they are ([`subnets::kept_when_omitted`]).
+    subnets: Option<Vec<SubnetInput>>,
 }
 
-fn vnet_input(body: &Value) -> R<VnetInput> {
+fn vnet_input(body: &Value, api_version: &str) -> R<VnetInput> {
     let location = validate::req_str(body, "location")?.to_owned();
     let tags = validate::tags(body)?;
     let path = "properties.addressSpace.addressPrefixes";
@@ -295,9 +252,16 @@ fn vnet_input(body: &Value) -> R<VnetInput> {
         }
         space.push(net);
     }
-    let mut subnets: Vec<(String, Vec<IpNet>)> = Vec::new();
+    if subnets::kept_when_omitted(api_version, body) {
+        return Ok(VnetInput {
+            location,
+            tags,
+            space,
+            subnets: None,
+        });
+    }
     let list = match validate::field(body, "properties.subnets") {
-        None => Vec::new(),
+        None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a.clone(),
         Some(_) => {
             return Err(bad(
@@ -306,70 +270,19 @@ fn vnet_input(body: &Value) -> R<VnetInput> {
             ));
         }
     };
+    let mut subnets = Vec::new();
     for (i, s) in list.iter().enumerate() {
-        let name = validate::req_str(s, "name").map_err(|_| {
-            bad(
-                "InvalidRequestFormat",
-                format!("'properties.subnets[{i}].name' is required."),
-            )
-        })?;
-        validate::resource_name("subnets", name)?;
-        if subnets.iter().any(|(n, _)| eq(n, name)) {
-            return Err(bad(
-                "DuplicateResourceName",
-                format!("Subnet '{name}' is listed twice."),
-            ));
-        }
-        let p = format!("properties.subnets[{i}].properties.addressPrefix");
-        let given: Vec<&str> = match (
-            validate::opt_str(s, "properties.addressPrefix")?,
-            str_list(s, "properties.addressPrefixes")?,
-        ) {
-            (Some(one), _) => vec![one],
-            (None, Some(many)) if !many.is_empty() => many,
-            _ => {
-                return Err(bad(
-                    "InvalidRequestFormat",
-                    format!("'{p}' is required (subnet '{name}')."),
-                ));
-            }
-        };
-        let mut nets = Vec::new();
-        for g in given {
-            let net = prefix(&p, g)?;
-            if !space.iter().any(|a| a.contains(&net)) {
-                return Err(bad(
-                    "NetcfgSubnetRangeOutsideVnet",
-                    format!(
-                        "Subnet '{name}' ({net}) is not within the virtual network's address space ({}).",
-                        space
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
-            }
-            for (other, onets) in &subnets {
-                if let Some(o) = onets.iter().find(|o| overlap(o, &net)) {
-                    return Err(bad(
-                        "NetcfgSubnetRangesOverlap",
-                        format!("Subnet '{name}' ({net}) overlaps subnet '{other}' ({o})."),
-                    ));
-                }
-            }
-            nets.push(net);
-        }
-        subnets.push((name.to_owned(), nets));
+        let at = format!("properties.subnets[{i}].");
+        let name = validate::req_str(s, "name")
+            .map_err(|_| bad("InvalidRequestFormat", format!("'{at}name' is required.")))?;
+        subnets.push(subnets::parse(s, name, &at)?);
     }
+    subnets::check_layout(&space, &subnets)?;
     Ok(VnetInput {
         location,
         tags,
-        prefixes: space.iter().map(ToString::to_string).collect(),
-        subnets: subnets
-            .into_iter()
-            .map(|(n, nets)| (n, nets.iter().map(ToString::to_string).collect()))
-            .collect(),
+        space,
+        subnets: Some(subnets),
     })
 }
 
@@ -397,37 +310,13 @@ fn get_vnet(svc: &Service, call: &Call) -> R<Outcome> {
     })
 }
 
-fn list_subnets(svc: &Service, call: &Call) -> R<Outcome> {
-    let items = svc.read(|st| -> R<Vec<Body>> {
-        let v = visible(st, call)?;
-        let g = gateway_of(st, &v)?;
-        Ok(v.subnets
-            .iter()
-            .map(|s| render_subnet(&v, s, g.as_ref()))
-            .collect())
-    })?;
-    Ok(svc.page_of(call, items))
-}
-
-fn get_subnet(svc: &Service, call: &Call) -> R<Outcome> {
-    svc.read(|st| {
-        let v = visible(st, call)?;
-        let name = call.params.get("subnetName");
-        let s = v.subnet(name).ok_or_else(|| {
-            ArmError::not_found("Microsoft.Network/virtualNetworks/subnets", name)
-        })?;
-        let g = gateway_of(st, &v)?;
-        Ok(Outcome::Ok(render_subnet(&v, s, g.as_ref())))
-    })
-}
-
 fn put_vnet(svc: &Service, call: &Call) -> R<Outcome> {
     let p = &call.params;
     let (sub, rg, name) = (p.sub(), p.rg(), p.get("virtualNetworkName"));
     call.writable(sub)?;
     validate::resource_name(KIND, name)?;
     validate::resource_name("resourceGroups", rg)?;
-    let input = vnet_input(call.body()?)?;
+    let input = vnet_input(call.body()?, &call.api_version)?;
     region::validate(&input.location, "location")?;
     let id = vnet_id(sub, rg, name);
     let (v, gateway, created, op) = svc.write(|tx| {
@@ -437,61 +326,38 @@ fn put_vnet(svc: &Service, call: &Call) -> R<Outcome> {
             Some(old) => gateway_of(tx, old)?,
             None => None,
         };
-        if let Some(old) = &existing {
-            if !region::same(&old.location, &input.location) {
-                return Err(bad(
-                    "CannotChangeLocation",
-                    format!(
-                        "The virtual network's location is '{}' and cannot change.",
-                        old.location
-                    ),
-                ));
-            }
-            // The gateway's subnet must stay as it is while the gateway exists.
-            if let Some(g) = &gateway {
-                let kept = input
-                    .subnets
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case(GATEWAY_SUBNET));
-                let old_gs = old.subnet(GATEWAY_SUBNET).map(|s| &s.address_prefixes);
-                match kept {
-                    None => {
-                        return Err(bad(
-                            "InUseSubnetCannotBeDeleted",
-                            format!(
-                                "Subnet {GATEWAY_SUBNET} is in use by gateway '{}' and cannot be deleted; delete the gateway first.",
-                                g.id()
-                            ),
-                        ));
-                    }
-                    Some((_, nets)) if Some(nets) != old_gs => {
-                        return Err(bad(
-                            "InUseSubnetCannotBeUpdated",
-                            format!(
-                                "Subnet {GATEWAY_SUBNET} is in use by gateway '{}'; its address prefix cannot change.",
-                                g.id()
-                            ),
-                        ));
-                    }
-                    _ => {}
-                }
-            }
+        if let Some(old) = &existing
+            && !region::same(&old.location, &input.location)
+        {
+            return Err(bad(
+                "CannotChangeLocation",
+                format!(
+                    "The virtual network's location is '{}' and cannot change.",
+                    old.location
+                ),
+            ));
         }
-        let subnets = input
-            .subnets
-            .iter()
-            .map(|(name, prefixes)| {
-                let keep = existing
-                    .as_ref()
-                    .and_then(|o| o.subnet(name))
-                    .filter(|s| &s.address_prefixes == prefixes && &s.name == name);
-                Subnet {
-                    etag: keep.map_or_else(new_etag, |s| s.etag.clone()),
-                    name: name.clone(),
-                    address_prefixes: prefixes.clone(),
-                }
-            })
-            .collect();
+        let old_subnets = existing.as_ref().map_or(&[][..], |o| &o.subnets[..]);
+        let subnets: Vec<Subnet> = match &input.subnets {
+            Some(given) => given
+                .iter()
+                .map(|s| {
+                    let old = old_subnets.iter().find(|o| eq(&o.name, &s.name));
+                    s.clone().into_subnet(old)
+                })
+                .collect(),
+            None => {
+                // Kept as stored: they must still fit the (possibly new) address space.
+                let kept: Vec<SubnetInput> = old_subnets.iter().map(subnets::as_input).collect();
+                subnets::check_layout(&input.space, &kept)?;
+                old_subnets.to_vec()
+            }
+        };
+        // The gateway's subnet must stay as it is while the gateway exists.
+        if let Some(g) = &gateway {
+            let find = |l: &[Subnet]| l.iter().find(|s| eq(&s.name, GATEWAY_SUBNET)).cloned();
+            subnets::guard_gateway_subnet(g, find(old_subnets).as_ref(), find(&subnets).as_ref())?;
+        }
         let created = existing.is_none();
         let v = VirtualNetwork {
             sub: sub.to_owned(),
@@ -501,7 +367,7 @@ fn put_vnet(svc: &Service, call: &Call) -> R<Outcome> {
                 .as_ref()
                 .map_or_else(|| input.location.clone(), |o| o.location.clone()),
             tags: input.tags.clone(),
-            address_prefixes: input.prefixes.clone(),
+            address_prefixes: input.space.iter().map(ToString::to_string).collect(),
             subnets,
             resource_guid: existing.as_ref().map_or_else(
                 || uuid::Uuid::new_v4().to_string(),
