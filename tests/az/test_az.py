@@ -264,10 +264,17 @@ def test_virtual_network_gateway_and_connection(cloud):
                   "--public-ip-addresses", "gw-ip")
     assert gw["vnetGateway"]["provisioningState"] == "Succeeded"
     assert gw["vnetGateway"]["gatewayType"] == "ExpressRoute"
-    conn = cloud.az("network", "vpn-connection", "create", "-g", "net-rg", "-n", "conn1",
-                    "--vnet-gateway1", "gw1", "--express-route-circuit2", "er1")
-    assert conn["resource"]["connectionType"] == "ExpressRoute"
-    assert conn["resource"]["provisioningState"] == "Succeeded"
+    # `az network vpn-connection create` goes through an ARM template deployment
+    # (Microsoft.Resources/deployments), which Causeway does not serve; the connection is
+    # created with az's generic resource command instead, the PUT the template would make.
+    circuit = cloud.az("network", "express-route", "show", "-g", "net-rg", "-n", "er1")["id"]
+    props = {"connectionType": "ExpressRoute", "virtualNetworkGateway1": {"id": gw["vnetGateway"]["id"]},
+             "peer": {"id": circuit}, "routingWeight": 10}
+    conn = cloud.az("resource", "create", "-g", "net-rg", "-n", "conn1",
+                    "--resource-type", "Microsoft.Network/connections", "-l", "westeurope",
+                    "--properties", json.dumps(props))
+    assert conn["properties"]["connectionType"] == "ExpressRoute"
+    assert conn["properties"]["provisioningState"] == "Succeeded"
     shown = cloud.az("network", "vpn-connection", "show", "-g", "net-rg", "-n", "conn1")
     assert shown["peer"]["id"].lower().endswith("/expressroutecircuits/er1")
     # The circuit cannot go while a virtual network uses it.
