@@ -14,7 +14,7 @@
 //!   generation row it bumps numbers commits in commit order. The lock goes with the
 //!   transaction, or with the connection if its replica dies.
 //! - Each commit that changed something notifies `causeway_changes` with its generation;
-//!   every replica listens ([`Pool::listen`]) and wakes its edges' long polls.
+//!   every replica listens ([`Pool::listen`]; one channel per schema) and wakes its edges' long polls.
 //! - Schema migrations are versioned (`causeway_schema`), applied at start under an
 //!   advisory lock (two replicas starting at once do not race), and a database whose
 //!   version is newer than this binary's is refused.
@@ -33,8 +33,15 @@ use super::{Ops, Result, Store, StoreError, TokenRecord};
 pub const WRITE_LOCK: i64 = 0x4361_7573_6577_6179;
 /// The advisory lock migrations run under.
 const MIGRATE_LOCK: i64 = WRITE_LOCK + 1;
-/// The notification channel commits announce their generation on.
-pub const CHANNEL: &str = "causeway_changes";
+/// The notification channel commits announce their generation on, per schema (stores in
+/// other schemas of the same database have channels of their own).
+fn channel(schema: &str) -> String {
+    let clean: String = schema
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .collect();
+    format!("causeway_changes_{clean}")
+}
 /// Connections per pool (per replica).
 const POOL_SIZE: usize = 16;
 
@@ -122,6 +129,7 @@ fn on_runtime<T: Send + 'static>(f: impl Future<Output = T> + Send + 'static) ->
 pub struct Pool {
     pool: deadpool_postgres::Pool,
     config: tokio_postgres::Config,
+    channel: Arc<str>,
     listener: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
 }
 
@@ -205,11 +213,16 @@ impl Pool {
             .wait_timeout(Some(Duration::from_secs(10)))
             .build()
             .map_err(unavailable)?;
-        let pool = Pool {
+        let mut pool = Pool {
             pool,
             config,
+            channel: Arc::from(""),
             listener: std::sync::Mutex::new(None),
         };
+        let conn = pool.conn()?;
+        let schema: String = conn.query_one("SELECT current_schema()", &[])?.get(0);
+        pool.channel = Arc::from(channel(&schema));
+        drop(conn);
         let conn = pool.conn()?;
         conn.migrate()?;
         let sync: String = conn
@@ -226,7 +239,10 @@ impl Pool {
     fn conn(&self) -> Result<Conn> {
         let pool = self.pool.clone();
         let client = on_runtime(async move { pool.get().await })?.map_err(unavailable)?;
-        Ok(Conn { client })
+        Ok(Conn {
+            client,
+            channel: self.channel.clone(),
+        })
     }
 
     /// One connection as a [`Store`] (one that answers every statement with the reason
@@ -243,10 +259,11 @@ impl Pool {
     /// notification is never a missed change.
     pub fn listen(&self, f: impl Fn(u64) + Send + Sync + 'static) {
         let config = self.config.clone();
+        let channel = self.channel.clone();
         let f = Arc::new(f);
         let task = runtime().spawn(async move {
             loop {
-                if let Err(e) = listen_once(&config, f.as_ref()).await {
+                if let Err(e) = listen_once(&config, &channel, f.as_ref()).await {
                     tracing::warn!("change notifications: {e}; reconnecting");
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -265,6 +282,7 @@ impl Pool {
 
 async fn listen_once(
     config: &tokio_postgres::Config,
+    channel: &str,
     f: &(dyn Fn(u64) + Send + Sync),
 ) -> std::result::Result<(), tokio_postgres::Error> {
     let (client, mut conn) = config.connect(NoTls).await?;
@@ -284,7 +302,7 @@ async fn listen_once(
         let _ = tx.send(None);
     });
     let result = async {
-        client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+        client.batch_execute(&format!("LISTEN {channel}")).await?;
         if let Some(row) = client
             .query_opt("SELECT value FROM meta WHERE key = 'generation'", &[])
             .await?
@@ -309,6 +327,7 @@ async fn listen_once(
 /// One pooled connection.
 pub struct Conn {
     client: Object,
+    channel: Arc<str>,
 }
 
 impl std::fmt::Debug for Conn {
@@ -676,7 +695,10 @@ impl Ops for Conn {
             )?
             .get(0);
         // Delivered at commit, to every replica listening (this one too).
-        self.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &g.to_string()])?;
+        self.execute(
+            "SELECT pg_notify($1, $2)",
+            &[&&*self.channel, &g.to_string()],
+        )?;
         Ok(g)
     }
 
