@@ -138,9 +138,10 @@ struct EdgeArgs {
     /// Run from this static configuration file (SIGHUP reloads it).
     #[arg(long, conflicts_with = "control")]
     config: Option<PathBuf>,
-    /// Follow this control plane (its base URL) instead of a file.
-    #[arg(long, requires_all = ["name", "token"])]
-    control: Option<String>,
+    /// Follow this control plane (its base URL) instead of a file; several URLs
+    /// (comma-separated) are replicas of one control plane, tried in turn when one fails.
+    #[arg(long, requires_all = ["name", "token"], value_delimiter = ',')]
+    control: Option<Vec<String>>,
     /// This edge's name in the control plane's inventory.
     #[arg(long)]
     name: Option<String>,
