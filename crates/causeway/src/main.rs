@@ -187,7 +187,11 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => run_serve(args),
         Command::Control(mut args) => {
-            if args.local_edges.as_ref().is_some_and(|l| l.iter().any(|n| n != "none")) {
+            if args
+                .local_edges
+                .as_ref()
+                .is_some_and(|l| l.iter().any(|n| n != "none"))
+            {
                 bail!("`causeway control` runs no edges; run them with `causeway edge --control`");
             }
             args.local_edges = Some(Vec::new());

@@ -192,32 +192,33 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
         Some(p) => Catalog::load(p)?,
         None => Catalog::default(),
     };
-    let (mut service, token_path, store_shown) = match opts.store.as_deref().map(store::Location::parse) {
-        Some(store::Location::Postgres(url)) => {
-            make_data_dir(&opts.data_dir)?;
-            let pool = connect_postgres(&url)?;
-            let mut store = pool.store();
-            let token_path = ensure_admin_token(&mut store, &opts.data_dir)?;
-            let inventory = load_inventory(&opts, &mut store, &catalog)?;
-            drop(store);
-            let service = Service::open_postgres(pool, catalog, inventory);
-            (service, token_path, redact(&url))
-        }
-        location => {
-            let path = match location {
-                Some(store::Location::Sqlite(p)) => p,
-                _ => store_path(&opts.data_dir),
-            };
-            make_data_dir(&opts.data_dir)?;
-            let mut store = Store::open(&path)
-                .with_context(|| format!("cannot open the store {}", path.display()))?;
-            let token_path = ensure_admin_token(&mut store, &opts.data_dir)?;
-            let inventory = load_inventory(&opts, &mut store, &catalog)?;
-            let service = Service::open(store, &path, catalog, inventory)
-                .context("cannot open the store's readers")?;
-            (service, token_path, path.display().to_string())
-        }
-    };
+    let (mut service, token_path, store_shown) =
+        match opts.store.as_deref().map(store::Location::parse) {
+            Some(store::Location::Postgres(url)) => {
+                make_data_dir(&opts.data_dir)?;
+                let pool = connect_postgres(&url)?;
+                let mut store = pool.store();
+                let token_path = ensure_admin_token(&mut store, &opts.data_dir)?;
+                let inventory = load_inventory(&opts, &mut store, &catalog)?;
+                drop(store);
+                let service = Service::open_postgres(pool, catalog, inventory);
+                (service, token_path, redact(&url))
+            }
+            location => {
+                let path = match location {
+                    Some(store::Location::Sqlite(p)) => p,
+                    _ => store_path(&opts.data_dir),
+                };
+                make_data_dir(&opts.data_dir)?;
+                let mut store = Store::open(&path)
+                    .with_context(|| format!("cannot open the store {}", path.display()))?;
+                let token_path = ensure_admin_token(&mut store, &opts.data_dir)?;
+                let inventory = load_inventory(&opts, &mut store, &catalog)?;
+                let service = Service::open(store, &path, catalog, inventory)
+                    .context("cannot open the store's readers")?;
+                (service, token_path, path.display().to_string())
+            }
+        };
     if let Some(asn) = opts.local_as {
         service.edges.local_as = asn;
     }

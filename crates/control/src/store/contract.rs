@@ -6,7 +6,11 @@ use super::*;
 
 /// A fresh store on each backend, by name.
 fn backends() -> Vec<(&'static str, Store, Option<postgres::Pool>)> {
-    let mut out = vec![("sqlite", Store::open_in_memory().expect("sqlite store"), None)];
+    let mut out = vec![(
+        "sqlite",
+        Store::open_in_memory().expect("sqlite store"),
+        None,
+    )];
     match std::env::var("CAUSEWAY_TEST_POSTGRES") {
         Ok(url) if !url.is_empty() => {
             let schema = format!("contract_{}", uuid::Uuid::new_v4().simple());
@@ -55,10 +59,19 @@ fn lists_seek_by_position_and_referrers_follow_creation_order() {
         assert_eq!(rest.len(), 3, "{name}");
         assert_eq!(s.list("things", None, None, 0, 10).expect("list").len(), 5);
         assert_eq!(s.count("Things").expect("count"), 5, "{name}");
-        assert_eq!(s.count_referrers("parent", "/P").expect("count"), 5, "{name}");
+        assert_eq!(
+            s.count_referrers("parent", "/P").expect("count"),
+            5,
+            "{name}"
+        );
         let refs = s.referrers("parent", "/p", first[0].0, 2).expect("refs");
         assert_eq!(refs[0].1, "{\"id\":\"/x/1\"}", "{name}");
-        let ids: Vec<String> = s.dump().expect("dump").into_iter().map(|(i, _)| i).collect();
+        let ids: Vec<String> = s
+            .dump()
+            .expect("dump")
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect();
         assert_eq!(ids, ["/x/0", "/x/1", "/x/2", "/x/3", "/x/4"], "{name}");
     }
 }
@@ -85,7 +98,11 @@ fn a_unique_value_has_one_holder_and_a_failed_write_changes_nothing() {
             Some("/b".into()),
             "{name}"
         );
-        assert_eq!(s.unique_values("serviceKey").expect("values"), ["k1"], "{name}");
+        assert_eq!(
+            s.unique_values("serviceKey").expect("values"),
+            ["k1"],
+            "{name}"
+        );
     }
 }
 
@@ -101,7 +118,11 @@ fn operations_past_their_time_are_removed_as_new_ones_arrive() {
                 long_ago,
             )
             .expect("put an old one");
-        assert_eq!(s.operation(&old.id).expect("read"), Some(old.clone()), "{name}");
+        assert_eq!(
+            s.operation(&old.id).expect("read"),
+            Some(old.clone()),
+            "{name}"
+        );
         let new = Operation::succeeded("s", None, None);
         s.put_operation(&new).expect("put");
         assert_eq!(s.operation(&old.id).expect("read"), None, "{name}");
@@ -147,13 +168,21 @@ fn tokens_meta_and_the_instance_persist_through_the_contract() {
             revoked: false,
         };
         s.insert_token(&t).expect("insert");
-        assert_eq!(s.token_by_hash("h1").expect("read"), Some(t.clone()), "{name}");
+        assert_eq!(
+            s.token_by_hash("h1").expect("read"),
+            Some(t.clone()),
+            "{name}"
+        );
         assert!(s.revoke_token("t1").expect("revoke"), "{name}");
         assert!(!s.revoke_token("nope").expect("revoke"), "{name}");
         assert!(s.tokens().expect("list")[0].revoked, "{name}");
         let before = s.generation().expect("generation");
         s.set_meta("inventory", "{}").expect("meta");
-        assert_eq!(s.meta("inventory").expect("meta"), Some("{}".into()), "{name}");
+        assert_eq!(
+            s.meta("inventory").expect("meta"),
+            Some("{}".into()),
+            "{name}"
+        );
         assert_eq!(s.generation().expect("generation"), before + 1, "{name}");
         let i = s.instance().expect("instance");
         assert_eq!(s.instance().expect("instance"), i, "{name}");

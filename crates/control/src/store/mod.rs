@@ -155,8 +155,7 @@ pub trait Ops {
     fn seq_of(&self, id: &str) -> Result<Option<i64>>;
     fn update_body(&self, id: &str, body: &str) -> Result<()>;
     /// Inserts a new object at the next creation sequence; returns it.
-    fn insert_object(&self, id: &str, kind: &str, sub: &str, rg: &str, body: &str)
-    -> Result<i64>;
+    fn insert_object(&self, id: &str, kind: &str, sub: &str, rg: &str, body: &str) -> Result<i64>;
     /// Deletes an object; true if it existed.
     fn delete_object(&self, id: &str) -> Result<bool>;
     fn delete_refs(&self, src: &str) -> Result<()>;
@@ -391,13 +390,8 @@ pub trait Read {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let sub = sub.map(lower);
         let rg = sub.as_ref().and(rg.map(lower));
-        self.conn().list(
-            &lower(kind),
-            sub.as_deref(),
-            rg.as_deref(),
-            after,
-            limit,
-        )
+        self.conn()
+            .list(&lower(kind), sub.as_deref(), rg.as_deref(), after, limit)
     }
 
     /// Resources that point at `dst` through `rel`, in creation order after `after`.
@@ -531,10 +525,13 @@ impl Tx<'_> {
                 ops.update_body(&id, &r.body)?;
                 seq
             }
-            None => ops.insert_object(&id, &lower(r.kind), &lower(&r.sub), &lower(&r.rg), &r.body)?,
+            None => {
+                ops.insert_object(&id, &lower(r.kind), &lower(&r.sub), &lower(&r.rg), &r.body)?
+            }
         };
         ops.delete_refs(&id)?;
-        let mut refs: Vec<(&str, String)> = r.refs.iter().map(|(rel, d)| (*rel, lower(d))).collect();
+        let mut refs: Vec<(&str, String)> =
+            r.refs.iter().map(|(rel, d)| (*rel, lower(d))).collect();
         refs.sort();
         refs.dedup();
         for (rel, dst) in &refs {

@@ -38,7 +38,13 @@ const MIGRATE_LOCK: i64 = WRITE_LOCK + 1;
 fn channel(schema: &str) -> String {
     let clean: String = schema
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("causeway_changes_{clean}")
 }
@@ -602,14 +608,7 @@ impl Ops for Conn {
         Ok(())
     }
 
-    fn insert_object(
-        &self,
-        id: &str,
-        kind: &str,
-        sub: &str,
-        rg: &str,
-        body: &str,
-    ) -> Result<i64> {
+    fn insert_object(&self, id: &str, kind: &str, sub: &str, rg: &str, body: &str) -> Result<i64> {
         Ok(self
             .query_one(
                 "INSERT INTO objects (id, kind, sub, rg, seq, body)

@@ -93,7 +93,9 @@ fn init(conn: Connection) -> Result<Connection> {
         .prepare("SELECT 1 FROM pragma_table_info('operations') WHERE name = 'created'")?
         .exists([])?;
     if !has_created {
-        conn.execute_batch("ALTER TABLE operations ADD COLUMN created INTEGER NOT NULL DEFAULT 0;")?;
+        conn.execute_batch(
+            "ALTER TABLE operations ADD COLUMN created INTEGER NOT NULL DEFAULT 0;",
+        )?;
     }
     conn.execute_batch("CREATE INDEX IF NOT EXISTS operations_created ON operations(created);")?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -140,11 +142,7 @@ pub(super) fn drop_legacy(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-fn pairs(
-    conn: &Connection,
-    sql: &str,
-    p: impl rusqlite::Params,
-) -> Result<Vec<(i64, String)>> {
+fn pairs(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<(i64, String)>> {
     Ok(conn
         .prepare_cached(sql)?
         .query_map(p, |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -300,14 +298,7 @@ impl Ops for Connection {
         Ok(())
     }
 
-    fn insert_object(
-        &self,
-        id: &str,
-        kind: &str,
-        sub: &str,
-        rg: &str,
-        body: &str,
-    ) -> Result<i64> {
+    fn insert_object(&self, id: &str, kind: &str, sub: &str, rg: &str, body: &str) -> Result<i64> {
         let next: i64 = self
             .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM objects")?
             .query_row([], |row| row.get(0))?;
