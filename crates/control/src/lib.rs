@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod edges;
 pub mod http;
 pub mod inventory;
+pub mod jobs;
 pub mod json;
 pub mod listener;
 pub mod metrics;
@@ -235,6 +236,7 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
         None => format!("{scheme}://{host}:{}", opts.listen.port()),
     };
     let service = Arc::new(service);
+    jobs::start(service.clone());
     on_start(service.clone());
     let app = http::router(http::App { service });
     println!(

@@ -152,6 +152,8 @@ pub(crate) fn forbidden(principal: &Principal, sub: &str) -> ArmError {
 
 /// The store's connections: a SQLite file's writer and the readers beside it, or a pool
 /// of connections to the PostgreSQL database every replica shares.
+// One per service: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Db {
     Local {
@@ -261,6 +263,15 @@ impl Service {
 
     fn writer(writer: &Mutex<Store>) -> MutexGuard<'_, Store> {
         writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether this replica holds the lease on the work done once ([`crate::jobs`]): always
+    /// on a SQLite file (one process), else while it holds the database's lease.
+    pub fn lease(&self) -> bool {
+        match &self.db {
+            Db::Local { .. } => true,
+            Db::Shared(pool) => pool.lease(),
+        }
     }
 
     /// Whether the store is a shared database (reads wait on the network, not memory).

@@ -188,3 +188,58 @@ fn tokens_meta_and_the_instance_persist_through_the_contract() {
         assert_eq!(s.instance().expect("instance"), i, "{name}");
     }
 }
+
+#[test]
+fn one_replica_holds_the_lease_and_another_takes_it_over_when_it_goes() {
+    let Some(url) = std::env::var("CAUSEWAY_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI=true but CAUSEWAY_TEST_POSTGRES is not set"
+        );
+        eprintln!("SKIPPED: CAUSEWAY_TEST_POSTGRES is not set");
+        return;
+    };
+    // The lease is database-wide: a database of its own keeps other tests' pools out.
+    let db = format!("lease_{}", uuid::Uuid::new_v4().simple());
+    let create = postgres::create_database(&url, &db).expect("database");
+    let a = postgres::Pool::connect(&create, None).expect("replica a");
+    let b = postgres::Pool::connect(&create, None).expect("replica b");
+    assert!(a.lease(), "the first replica to ask takes the lease");
+    assert!(a.lease(), "and keeps it");
+    assert!(!b.lease(), "a second replica does not get it meanwhile");
+    drop(a);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !b.lease() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lease was not taken over within 10 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn expiring_operations_removes_every_old_record_and_keeps_new_ones() {
+    for (name, mut s, _pool) in backends() {
+        let long_ago = unix_now() - OPERATION_TTL.as_secs() as i64 - 60;
+        for i in 0..600 {
+            s.conn()
+                .put_operation(&format!("old{i}"), "{}", long_ago)
+                .expect("old");
+        }
+        let new = Operation::succeeded("s", None, None);
+        s.conn()
+            .put_operation(
+                &new.id.to_ascii_lowercase(),
+                &serde_json::to_string(&new).expect("json"),
+                unix_now(),
+            )
+            .expect("new");
+        assert_eq!(s.expire_operations().expect("expire"), 600, "{name}");
+        assert_eq!(s.operation(&new.id).expect("read"), Some(new), "{name}");
+    }
+}

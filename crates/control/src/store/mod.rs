@@ -355,6 +355,19 @@ impl Store {
         put_operation(self.ops(), op)
     }
 
+    /// Removes every operation record past [`OPERATION_TTL`], in batches; how many went.
+    pub fn expire_operations(&mut self) -> Result<u64> {
+        let before = unix_now() - OPERATION_TTL.as_secs() as i64;
+        let mut total = 0;
+        loop {
+            let n = self.ops().expire_operations(before, 512)?;
+            total += n;
+            if n < 512 {
+                return Ok(total);
+            }
+        }
+    }
+
     // ----- tokens -----
 
     pub fn insert_token(&mut self, t: &TokenRecord) -> Result<()> {

@@ -33,6 +33,8 @@ use super::{Ops, Result, Store, StoreError, TokenRecord};
 pub const WRITE_LOCK: i64 = 0x4361_7573_6577_6179;
 /// The advisory lock migrations run under.
 const MIGRATE_LOCK: i64 = WRITE_LOCK + 1;
+/// The advisory lock of the replica that runs the work done once (see [`Pool::lease`]).
+const LEASE_LOCK: i64 = WRITE_LOCK + 2;
 /// The notification channel commits announce their generation on, per schema (stores in
 /// other schemas of the same database have channels of their own).
 fn channel(schema: &str) -> String {
@@ -137,6 +139,21 @@ pub struct Pool {
     config: tokio_postgres::Config,
     channel: Arc<str>,
     listener: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
+    /// The lease's own connection (a session-level advisory lock lives as long as it).
+    lease: std::sync::Mutex<Option<LeaseConn>>,
+}
+
+/// A connection holding, or trying for, the lease.
+struct LeaseConn {
+    client: tokio_postgres::Client,
+    task: tokio::task::JoinHandle<()>,
+    held: bool,
+}
+
+impl Drop for LeaseConn {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl std::fmt::Debug for Pool {
@@ -224,6 +241,7 @@ impl Pool {
             config,
             channel: Arc::from(""),
             listener: std::sync::Mutex::new(None),
+            lease: std::sync::Mutex::new(None),
         };
         let conn = pool.conn()?;
         let schema: String = conn.query_one("SELECT current_schema()", &[])?.get(0);
@@ -257,6 +275,69 @@ impl Pool {
         match self.conn() {
             Ok(c) => Store::postgres(c),
             Err(e) => Store::down(e.to_string()),
+        }
+    }
+
+    /// Whether this replica holds the lease on the work that runs on one replica at a time
+    /// (operation expiry, anything periodic), taking it if it is free. The lease is a
+    /// session-level advisory lock on a connection of its own: it is this replica's until
+    /// that connection ends, and the database releases it when the replica dies, so the
+    /// next replica to ask takes it over.
+    pub fn lease(&self) -> bool {
+        let mut slot = self.lease.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.as_ref().is_some_and(|l| l.client.is_closed()) {
+            *slot = None;
+        }
+        if slot.is_none() {
+            let config = self.config.clone();
+            let connected = on_runtime(async move {
+                let (client, conn) = config.connect(NoTls).await?;
+                let task = tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+                Ok::<_, tokio_postgres::Error>((client, task))
+            });
+            match connected {
+                Ok(Ok((client, task))) => {
+                    *slot = Some(LeaseConn {
+                        client,
+                        task,
+                        held: false,
+                    })
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!("lease: {e}");
+                    return false;
+                }
+                Err(e) => {
+                    tracing::warn!("lease: {e}");
+                    return false;
+                }
+            }
+        }
+        let Some(l) = slot.as_mut() else {
+            return false;
+        };
+        let q = if l.held {
+            // Still ours while the connection answers.
+            "SELECT TRUE".to_owned()
+        } else {
+            format!("SELECT pg_try_advisory_lock({LEASE_LOCK})")
+        };
+        match wait(l.client.query_one(&q, &[])) {
+            Ok(row) => {
+                let held: bool = row.get(0);
+                if held && !l.held {
+                    tracing::info!("this replica holds the lease on the work done once");
+                }
+                l.held = held;
+                held
+            }
+            Err(e) => {
+                tracing::warn!("lease: {e}");
+                *slot = None;
+                false
+            }
         }
     }
 
@@ -326,6 +407,45 @@ async fn listen_once(
     .await;
     driver.abort();
     result
+}
+
+/// Creates database `name` on the server at `url` (tests and benchmarks give each run a
+/// database of its own); the new database's URL.
+pub fn create_database(url: &str, name: &str) -> Result<String> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(StoreError::Schema(format!(
+            "database name {name:?}: use a-z, 0-9 and '_'"
+        )));
+    }
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| StoreError::Schema(format!("invalid PostgreSQL URL: {e}")))?;
+    let sql = format!("CREATE DATABASE {name}");
+    let plain = config.clone();
+    on_runtime(async move {
+        let (client, conn) = plain.connect(NoTls).await?;
+        let task = tokio::spawn(conn);
+        let r = client.batch_execute(&sql).await;
+        drop(client);
+        let _ = task.await;
+        r
+    })??;
+    config.dbname(name);
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let root = match base.rfind('/') {
+        Some(i) if i > base.find("://").map_or(0, |s| s + 2) => &base[..i],
+        _ => base,
+    };
+    Ok(match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    })
 }
 
 // ===== one connection =====
