@@ -162,8 +162,23 @@ impl Remote {
         self.failover(|base| self.get_desired_from(base, after))
     }
 
+    /// Reports go to every replica (each answers live-state GETs from the reports it
+    /// holds, so any of them can serve a circuit's links and route tables); it is enough
+    /// that one takes it.
     fn put_report(&self, report: &EdgeReport) -> anyhow::Result<()> {
-        self.failover(|base| self.put_report_to(base, report))
+        let mut last = None;
+        let mut delivered = false;
+        for base in self.bases.iter() {
+            match self.put_report_to(base, report) {
+                Ok(()) => delivered = true,
+                Err(e) => last = Some(e),
+            }
+        }
+        match (delivered, last) {
+            (true, _) => Ok(()),
+            (false, Some(e)) => Err(e),
+            (false, None) => Err(anyhow!("no control URL")),
+        }
     }
 
     fn get_desired_from(&self, base: &str, after: u64) -> anyhow::Result<EdgeDesired> {
