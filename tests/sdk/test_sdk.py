@@ -8,6 +8,10 @@ static bearer token, exactly as a user would point the SDK at it. Run from the r
 
 The binary is $CAUSEWAY_BIN, else $CARGO_TARGET_DIR/debug/causeway, else target/debug/causeway
 (`cargo build -p causeway`). Without it the tests skip, or fail when CI=true.
+
+With CAUSEWAY_SDK_POSTGRES=postgres://… (scripts/test sets it to its private server) the
+same tests run against two `causeway control` replicas sharing a fresh database: the
+customer's client on one, the provider's on the other (see the `replica` fixture).
 """
 
 import os
@@ -83,16 +87,26 @@ class StaticToken:
         return AccessToken(self.token, int(time.time()) + 3600)
 
 
+def fresh_database(base_url):
+    """A new, empty database on the PostgreSQL server at `base_url`; its URL."""
+    name = f"sdk_{os.getpid()}_{int(time.time() * 1000)}"
+    subprocess.run(["psql", "-q", base_url, "-c", f"CREATE DATABASE {name}"], check=True)
+    return base_url.rsplit("/", 1)[0] + "/" + name
+
+
 class Server:
-    def __init__(self, binary, data_dir):
+    def __init__(self, binary, data_dir, store=None):
         self.binary = binary
         self.data_dir = data_dir
+        self.store = store
         self.port = free_port()
         self.url = f"https://127.0.0.1:{self.port}"
         self.log = open(data_dir / "server.log", "wb")
+        # The API is under test, not the edges: no in-process edges, nothing in the kernel.
+        # On a shared store each server is one `causeway control` replica.
+        command = ["serve", "--local-edges", "none"] if store is None else ["control", "--store", store]
         self.proc = subprocess.Popen(
-            # The API is under test, not the edges: no in-process edges, nothing in the kernel.
-            [str(binary), "serve", "--local-edges", "none", "--data-dir", str(data_dir),
+            [str(binary), *command, "--data-dir", str(data_dir),
              "--listen", f"127.0.0.1:{self.port}"],
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -116,7 +130,8 @@ class Server:
 
     def token(self, *args):
         out = subprocess.run(
-            [str(self.binary), "token", "create", "--data-dir", str(self.data_dir), *args],
+            [str(self.binary), "token", "create", "--data-dir", str(self.data_dir), *args]
+            + ([] if self.store is None else ["--store", self.store]),
             check=True,
             capture_output=True,
             text=True,
@@ -157,7 +172,26 @@ def server():
             pytest.fail(msg)
         pytest.skip(msg)
     with tempfile.TemporaryDirectory(prefix="causeway-sdk-") as d:
-        s = Server(binary, Path(d))
+        base = os.environ.get("CAUSEWAY_SDK_POSTGRES")
+        s = Server(binary, Path(d), store=fresh_database(base) if base else None)
+        try:
+            yield s
+        finally:
+            s.stop()
+
+
+@pytest.fixture(scope="session")
+def replica(server):
+    """The server the provider and the raw requests go to. With CAUSEWAY_SDK_POSTGRES (a
+    PostgreSQL server URL) the customer talks to one `causeway control` replica and the
+    provider to another on the same database, so every step the provider takes reads what
+    the customer just wrote through the other replica."""
+    base = os.environ.get("CAUSEWAY_SDK_POSTGRES")
+    if not base:
+        yield server
+        return
+    with tempfile.TemporaryDirectory(prefix="causeway-sdk-b-") as d:
+        s = Server(causeway_bin(), Path(d), store=server.store)
         try:
             yield s
         finally:
@@ -175,8 +209,8 @@ def client(server, customer_token):
 
 
 @pytest.fixture(scope="session")
-def provider(server):
-    return server.client(server.token("--provider", LAB), LAB_SUB)
+def provider(replica):
+    return replica.client(replica.token("--provider", LAB), LAB_SUB)
 
 
 def circuit_model(bandwidth=50, tags=None):
@@ -439,15 +473,16 @@ def test_bad_token_is_an_authentication_error(server):
         stranger.express_route_circuits.get(RG, "er-sdk")
 
 
-def test_paging_over_several_pages(server, customer_token, client):
-    # The server pages at 100: make 105 circuits quickly over plain requests, then list them.
+def test_paging_over_several_pages(replica, customer_token, client):
+    # The server pages at 100: make 105 circuits quickly over plain requests, then list them
+    # (through the other replica, with CAUSEWAY_SDK_POSTGRES).
     rg = "sdk-paging"
     body = circuit_model().as_dict()
     with requests.Session() as s:
         s.headers["Authorization"] = f"Bearer {customer_token}"
         for i in range(105):
             r = s.put(
-                f"{server.url}/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Network/"
+                f"{replica.url}/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Network/"
                 f"expressRouteCircuits/p{i:03}?api-version={API}",
                 json=body,
                 verify=False,  # per request: REQUESTS_CA_BUNDLE would override Session.verify

@@ -95,6 +95,14 @@ struct Args {
     /// Seed of the random choices (circuits, kill moments).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The server's store (`serve --store`): e.g. `postgres://user@host/db` (an empty
+    /// database or schema). Default: SQLite in the data directory.
+    #[arg(long)]
+    store: Option<String>,
+    /// Control replicas on the one `--store postgres://…`: the first is `causeway serve`,
+    /// the others `causeway control`; the clients are spread over all of them.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
+    replicas: u32,
 }
 
 /// PUT-rate windows: the first and the last this many PUTs of the load.
@@ -178,7 +186,21 @@ fn run(mut args: Args) -> Result<()> {
         args.causeway.display(),
         data_dir.display()
     );
-    let (mut server, first_start) = Server::start(&args.causeway, &data_dir, port)?;
+    if args.replicas > 1
+        && !args
+            .store
+            .as_deref()
+            .is_some_and(|s| s.starts_with("postgres"))
+    {
+        bail!("--replicas above 1 needs --store postgres://…");
+    }
+    let (mut server, first_start) = Server::start(
+        &args.causeway,
+        &data_dir,
+        port,
+        args.store.clone(),
+        args.replicas as usize,
+    )?;
     let report = measure_all(&args, &mut server, first_start.as_secs_f64());
     let report = server.explain(report)?;
     server.stop()?;

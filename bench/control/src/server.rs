@@ -1,4 +1,5 @@
-//! The server under test: `causeway serve --http` as a child process on a data directory.
+//! The server under test: `causeway serve --http` as a child process on a data directory,
+//! and with `--replicas N` on a shared store, N-1 `causeway control` replicas beside it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
@@ -25,6 +26,13 @@ pub struct Server {
     child: Option<Child>,
     /// The admin token (read from `admin.token` on the first start).
     token: String,
+    store: Option<String>,
+    /// How many replicas in all (the first is `child`).
+    replicas: usize,
+    /// The other replicas: process and port.
+    others: Vec<(Child, u16)>,
+    /// Round-robin over the replicas for new clients.
+    next: std::sync::atomic::AtomicUsize,
 }
 
 /// Resident and peak resident (VmHWM) memory, in MiB.
@@ -36,7 +44,13 @@ pub struct Memory {
 
 impl Server {
     /// Starts the server and waits until it answers; returns it and how long that took.
-    pub fn start(binary: &Path, data_dir: &Path, port: u16) -> Result<(Server, Duration)> {
+    pub fn start(
+        binary: &Path,
+        data_dir: &Path,
+        port: u16,
+        store: Option<String>,
+        replicas: usize,
+    ) -> Result<(Server, Duration)> {
         if !binary.exists() {
             bail!(
                 "no causeway binary at {} (build it with `cargo build --release -p causeway`, or pass --causeway PATH)",
@@ -49,18 +63,75 @@ impl Server {
             port,
             child: None,
             token: String::new(),
+            store,
+            replicas,
+            others: Vec::new(),
+            next: std::sync::atomic::AtomicUsize::new(0),
         };
         let took = server.restart()?;
+        server.start_others()?;
         Ok((server, took))
+    }
+
+    /// Starts the other replicas (`causeway control` on the same store, data directories of
+    /// their own) and waits until each answers with the first one's admin token.
+    fn start_others(&mut self) -> Result<()> {
+        let Some(store) = self.store.clone() else {
+            return Ok(());
+        };
+        for i in 1..self.replicas {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port();
+            let dir = self.data_dir.join(format!("replica-{i}"));
+            std::fs::create_dir_all(&dir)?;
+            let log = File::create(dir.join("control.log"))?;
+            let child = Command::new(&self.binary)
+                .args(["control", "--http", "--listen"])
+                .arg(format!("127.0.0.1:{port}"))
+                .arg("--data-dir")
+                .arg(&dir)
+                .args(["--store", &store])
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .spawn()
+                .with_context(|| format!("cannot start {}", self.binary.display()))?;
+            self.others.push((child, port));
+            let started = Instant::now();
+            let probe = format!(
+                "/subscriptions/{}/providers/Microsoft.Network/expressRouteCircuits",
+                crate::layout::sub_id(1)
+            );
+            loop {
+                let base = format!("http://127.0.0.1:{port}");
+                if let Ok((200, _)) = Api::new(&base, &self.token).send("GET", &probe, None) {
+                    break;
+                }
+                if started.elapsed() > START_DEADLINE {
+                    bail!("replica {i} did not answer within {START_DEADLINE:?}");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Ok(())
     }
 
     fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// A new client (own connection) with the admin token.
+    /// A new client (own connection) with the admin token, on the next replica in turn.
     pub fn api(&self) -> Api {
-        Api::new(&self.base(), &self.token)
+        let n =
+            self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % (self.others.len() + 1);
+        match n {
+            0 => Api::new(&self.base(), &self.token),
+            i => Api::new(
+                &format!("http://127.0.0.1:{}", self.others[i - 1].1),
+                &self.token,
+            ),
+        }
     }
 
     fn log_path(&self) -> PathBuf {
@@ -85,6 +156,7 @@ impl Server {
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(["--local-edges", "none"])
+            .args(self.store.iter().flat_map(|s| ["--store", s.as_str()]))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -218,6 +290,10 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        for (mut c, _) in self.others.drain(..) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();

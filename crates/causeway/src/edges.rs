@@ -1,5 +1,7 @@
 //! Edges following a control plane: in-process in `causeway serve`, or over HTTPS with
-//! `causeway edge --control URL --name NAME --token FILE`.
+//! `causeway edge --control URL[,URL…] --name NAME --token FILE`. With several URLs (the
+//! replicas of one control plane) the edge talks to one and moves to the next when a
+//! request to it fails; the edge keeps running its last desired state meanwhile.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -74,18 +76,22 @@ fn empty_config() -> edge::config::EdgeConfig {
     }
 }
 
-/// The control plane over HTTPS (or HTTP on loopback).
+/// The control plane over HTTPS (or HTTP on loopback), through any of its replicas.
 #[derive(Debug)]
 pub struct Remote {
     agent: ureq::Agent,
-    base: String,
+    /// The replicas' base URLs, in the order given.
+    bases: Arc<Vec<String>>,
+    /// The replica answering now (an index into `bases`), shared by the long poll and the
+    /// reporter so both move together.
+    current: Arc<std::sync::atomic::AtomicUsize>,
     edge: String,
     token: String,
 }
 
 impl Remote {
     pub fn new(
-        base: &str,
+        bases: &[String],
         edge: &str,
         token_file: &PathBuf,
         ca: Option<&PathBuf>,
@@ -107,16 +113,76 @@ impl Remote {
             .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_global(Some(POLL + Duration::from_secs(20)))
             .build();
+        let bases: Vec<String> = bases
+            .iter()
+            .map(|b| b.trim().trim_end_matches('/').to_owned())
+            .filter(|b| !b.is_empty())
+            .collect();
+        if bases.is_empty() {
+            bail!("--control needs at least one URL");
+        }
         Ok(Remote {
             agent: ureq::Agent::new_with_config(config),
-            base: base.trim_end_matches('/').to_owned(),
+            bases: Arc::new(bases),
+            current: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             edge: edge.to_owned(),
             token,
         })
     }
 
+    /// Runs `f` against the current replica; when it fails, against each of the others in
+    /// turn (the first that answers becomes current). The last error if none answers.
+    fn failover<T>(&self, f: impl Fn(&str) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        use std::sync::atomic::Ordering;
+        let n = self.bases.len();
+        let start = self.current.load(Ordering::Relaxed) % n;
+        let mut last = None;
+        for i in 0..n {
+            let at = (start + i) % n;
+            match f(&self.bases[at]) {
+                Ok(v) => {
+                    if at != start {
+                        tracing::info!(edge = %self.edge, control = %self.bases[at], "following another control replica");
+                    }
+                    self.current.store(at, Ordering::Relaxed);
+                    return Ok(v);
+                }
+                Err(e) => {
+                    if n > 1 {
+                        tracing::warn!(edge = %self.edge, control = %self.bases[at], "control replica failed: {e:#}");
+                    }
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow!("no control URL")))
+    }
+
     fn get_desired(&self, after: u64) -> anyhow::Result<EdgeDesired> {
-        let url = format!("{}/edge/v1/{}/desired?after={after}", self.base, self.edge);
+        self.failover(|base| self.get_desired_from(base, after))
+    }
+
+    /// Reports go to every replica (each answers live-state GETs from the reports it
+    /// holds, so any of them can serve a circuit's links and route tables); it is enough
+    /// that one takes it.
+    fn put_report(&self, report: &EdgeReport) -> anyhow::Result<()> {
+        let mut last = None;
+        let mut delivered = false;
+        for base in self.bases.iter() {
+            match self.put_report_to(base, report) {
+                Ok(()) => delivered = true,
+                Err(e) => last = Some(e),
+            }
+        }
+        match (delivered, last) {
+            (true, _) => Ok(()),
+            (false, Some(e)) => Err(e),
+            (false, None) => Err(anyhow!("no control URL")),
+        }
+    }
+
+    fn get_desired_from(&self, base: &str, after: u64) -> anyhow::Result<EdgeDesired> {
+        let url = format!("{base}/edge/v1/{}/desired?after={after}", self.edge);
         let mut resp = self
             .agent
             .get(&url)
@@ -131,8 +197,8 @@ impl Remote {
         Ok(serde_json::from_str(&body)?)
     }
 
-    fn put_report(&self, report: &EdgeReport) -> anyhow::Result<()> {
-        let url = format!("{}/edge/v1/{}/report", self.base, self.edge);
+    fn put_report_to(&self, base: &str, report: &EdgeReport) -> anyhow::Result<()> {
+        let url = format!("{base}/edge/v1/{}/report", self.edge);
         let mut resp = self
             .agent
             .put(&url)
@@ -165,7 +231,8 @@ impl Remote {
     fn clone_handle(&self) -> Remote {
         Remote {
             agent: self.agent.clone(),
-            base: self.base.clone(),
+            bases: self.bases.clone(),
+            current: self.current.clone(),
             edge: self.edge.clone(),
             token: self.token.clone(),
         }
@@ -174,7 +241,7 @@ impl Remote {
 
 /// `causeway edge --control URL --name NAME --token FILE`: one edge as its own process.
 pub fn run_remote(
-    control: String,
+    control: Vec<String>,
     name: String,
     token: PathBuf,
     ca: Option<PathBuf>,
@@ -188,7 +255,7 @@ pub fn run_remote(
         let link = Arc::new(Remote::new(&control, &name, &token, ca.as_ref(), insecure)?);
         let edge = edge::Edge::start(empty_config()).await?;
         let agent = Arc::new(Agent::new(name.clone(), edge.clone()));
-        tracing::info!(edge = %name, control = %control, "following the control plane");
+        tracing::info!(edge = %name, control = %control.join(","), "following the control plane");
         let run = tokio::spawn(agent.clone().run(link));
         control::wait_for_signal().await;
         run.abort();

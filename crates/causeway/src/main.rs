@@ -33,12 +33,19 @@ struct Cli {
 enum Command {
     /// Run the control plane: HTTPS on 127.0.0.1:8443, SQLite store, admin token on first start.
     Serve(ServeArgs),
+    /// Run one control-plane replica: the API and the edge endpoints, no in-process edges.
+    /// Any number of replicas share one `--store postgres://…`; edges follow them with
+    /// `causeway edge --control URL1,URL2`.
+    Control(ServeArgs),
     /// Manage bearer tokens (works on the data directory, with or without a running server).
     Token {
         #[command(subcommand)]
         command: TokenCommand,
         #[arg(long, global = true, env = "CAUSEWAY_DATA_DIR")]
         data_dir: Option<PathBuf>,
+        /// The store the tokens live in (as `serve --store`); default: the data directory's.
+        #[arg(long, global = true, env = "CAUSEWAY_STORE")]
+        store: Option<String>,
     },
     /// Run an edge router, or query a running one.
     Edge(EdgeArgs),
@@ -66,6 +73,10 @@ struct ServeArgs {
     /// Where the store, the certificate and admin.token live (default: the XDG data dir).
     #[arg(long, env = "CAUSEWAY_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The store: `postgres://user@host/db` (shared by every replica; schema migrated at
+    /// start), or a SQLite file. Default: `causeway.db` in the data directory.
+    #[arg(long, env = "CAUSEWAY_STORE")]
+    store: Option<String>,
     /// PEM certificate to serve instead of the self-signed one.
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -136,9 +147,10 @@ struct EdgeArgs {
     /// Run from this static configuration file (SIGHUP reloads it).
     #[arg(long, conflicts_with = "control")]
     config: Option<PathBuf>,
-    /// Follow this control plane (its base URL) instead of a file.
-    #[arg(long, requires_all = ["name", "token"])]
-    control: Option<String>,
+    /// Follow this control plane (its base URL) instead of a file; several URLs
+    /// (comma-separated) are replicas of one control plane, tried in turn when one fails.
+    #[arg(long, requires_all = ["name", "token"], value_delimiter = ',')]
+    control: Option<Vec<String>>,
     /// This edge's name in the control plane's inventory.
     #[arg(long)]
     name: Option<String>,
@@ -183,7 +195,22 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => run_serve(args),
-        Command::Token { command, data_dir } => token(command, data_dir),
+        Command::Control(mut args) => {
+            if args
+                .local_edges
+                .as_ref()
+                .is_some_and(|l| l.iter().any(|n| n != "none"))
+            {
+                bail!("`causeway control` runs no edges; run them with `causeway edge --control`");
+            }
+            args.local_edges = Some(Vec::new());
+            run_serve(args)
+        }
+        Command::Token {
+            command,
+            data_dir,
+            store,
+        } => token(command, data_dir, store),
         Command::Edge(args) => match (args.config, args.command) {
             (None, None) if args.control.is_some() => {
                 init_tracing();
@@ -232,6 +259,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let opts = control::ServeOptions {
         listen: args.listen,
         data_dir: args.data_dir.unwrap_or_else(control::default_data_dir),
+        store: args.store,
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
         http: args.http,
@@ -273,10 +301,14 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     }))
 }
 
-fn token(command: TokenCommand, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
+fn token(
+    command: TokenCommand,
+    data_dir: Option<PathBuf>,
+    store: Option<String>,
+) -> anyhow::Result<()> {
     use control::auth::{Principal, create_token};
     let data_dir = data_dir.unwrap_or_else(control::default_data_dir);
-    let mut store = control::open_store(&data_dir)?;
+    let mut store = control::open_store_at(&data_dir, store.as_deref())?;
     match command {
         TokenCommand::Create {
             admin,

@@ -40,7 +40,7 @@ pub struct EdgeHub {
     pub bfd: api::BfdTimers,
     /// This control plane's identity (persisted), handed to its edges.
     pub instance: String,
-    generation: watch::Sender<u64>,
+    generation: std::sync::Arc<watch::Sender<u64>>,
     reports: Mutex<HashMap<String, StoredReport>>,
     /// The circuits of each peering location an edge asked about, kept current from the
     /// store's change log.
@@ -114,7 +114,7 @@ impl EdgeHub {
             local_as: AZURE_ASN,
             bfd: api::BfdTimers::default(),
             instance,
-            generation: watch::Sender::new(generation),
+            generation: std::sync::Arc::new(watch::Sender::new(generation)),
             reports: Mutex::new(HashMap::new()),
             desired: Mutex::new(DesiredCache::new(generation)),
         }
@@ -126,11 +126,13 @@ impl EdgeHub {
 
     /// Publishes a new generation to waiting edges.
     pub fn publish(&self, generation: u64) {
-        self.generation.send_if_modified(|g| {
-            let changed = *g != generation;
-            *g = generation;
-            changed
-        });
+        publish_to(&self.generation, generation);
+    }
+
+    /// The clock's sender, for what publishes from outside the process (the shared
+    /// store's commit notifications).
+    pub(crate) fn generation_sender(&self) -> std::sync::Arc<watch::Sender<u64>> {
+        self.generation.clone()
     }
 
     /// Waits until the generation differs from `after` (or `timeout` passes).
@@ -213,6 +215,18 @@ impl EdgeHub {
             .unwrap_or_else(|e| e.into_inner())
             .insert(edge.to_owned(), stored);
     }
+}
+
+/// Moves the generation clock forward to `generation`; never back: replicas publish their
+/// own commits and every replica's notifications, which may arrive in either order.
+pub(crate) fn publish_to(clock: &watch::Sender<u64>, generation: u64) {
+    clock.send_if_modified(|g| {
+        let changed = generation > *g;
+        if changed {
+            *g = generation;
+        }
+        changed
+    });
 }
 
 /// Maximum prefixes accepted from the customer: private peering 4,000 IPv4 (Standard/Local)
@@ -374,6 +388,16 @@ impl Service {
         }
         if cache.all_at > cache.generation {
             cache.locations.clear();
+            // The inventory may have been replaced through another replica.
+            if let Some(saved) = st.meta("inventory")?
+                && let Ok(inv) = serde_json::from_str::<Inventory>(&saved)
+            {
+                *self
+                    .edges
+                    .inventory
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(inv);
+            }
         }
         cache.generation = now;
         Ok(())

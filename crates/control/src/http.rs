@@ -245,7 +245,8 @@ async fn dispatch(
     // own thread, since a hand-off to the blocking pool and back cost more than the work
     // (two thirds of a GET's CPU went to thread wake-ups). Writes wait for the disk and go
     // to the blocking pool.
-    let result = if matches!(method_name.as_str(), "GET" | "HEAD") {
+    // A shared store's reads wait on the network: those go to the blocking pool too.
+    let result = if matches!(method_name.as_str(), "GET" | "HEAD") && !app.service.is_shared() {
         Ok(handle())
     } else {
         tokio::task::spawn_blocking(handle).await

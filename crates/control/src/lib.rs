@@ -18,6 +18,7 @@ pub mod edges;
 pub mod http;
 pub mod identity;
 pub mod inventory;
+pub mod jobs;
 pub mod json;
 pub mod listener;
 pub mod metrics;
@@ -46,6 +47,9 @@ use crate::store::{Read, Store};
 pub struct ServeOptions {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// The store: `postgres://…` for a database shared by several replicas, else a SQLite
+    /// file; default: `causeway.db` in the data directory.
+    pub store: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     /// Plain HTTP (loopback only).
@@ -97,15 +101,49 @@ pub fn store_path(data_dir: &Path) -> PathBuf {
     data_dir.join("causeway.db")
 }
 
-/// Opens the store in `data_dir`, creating the directory (mode 0700) when needed.
-pub fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
+/// Creates the data directory (mode 0700) when needed.
+fn make_data_dir(data_dir: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(data_dir)
-        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))
+}
+
+/// Opens the store in `data_dir`, creating the directory (mode 0700) when needed.
+pub fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
+    make_data_dir(data_dir)?;
     Store::open(&store_path(data_dir)).context("cannot open the store")
+}
+
+/// Opens the store `store` names (see [`ServeOptions::store`]), else the one in `data_dir`.
+pub fn open_store_at(data_dir: &Path, store: Option<&str>) -> anyhow::Result<Store> {
+    match store.map(store::Location::parse) {
+        Some(store::Location::Postgres(url)) => Ok(connect_postgres(&url)?.store()),
+        Some(store::Location::Sqlite(path)) => {
+            Store::open(&path).with_context(|| format!("cannot open the store {}", path.display()))
+        }
+        None => open_store(data_dir),
+    }
+}
+
+/// Connects to a PostgreSQL store, migrating its schema.
+pub fn connect_postgres(url: &str) -> anyhow::Result<store::postgres::Pool> {
+    store::postgres::Pool::connect(url, None)
+        .with_context(|| format!("cannot open the PostgreSQL store at {}", redact(url)))
+}
+
+/// A database URL without its password.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..s + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// Makes sure `<data-dir>/admin.token` holds a working admin token; returns its path.
@@ -158,11 +196,33 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
         Some(p) => Catalog::load(p)?,
         None => Catalog::default(),
     };
-    let mut store = open_store(&opts.data_dir)?;
-    let token_path = ensure_admin_token(&mut store, &opts.data_dir)?;
-    let inventory = load_inventory(&opts, &mut store, &catalog)?;
-    let mut service = Service::open(store, &store_path(&opts.data_dir), catalog, inventory)
-        .context("cannot open the store's readers")?;
+    let (mut service, token_path, store_shown) =
+        match opts.store.as_deref().map(store::Location::parse) {
+            Some(store::Location::Postgres(url)) => {
+                make_data_dir(&opts.data_dir)?;
+                let pool = connect_postgres(&url)?;
+                let mut store = pool.store();
+                let token_path = ensure_admin_token(&mut store, &opts.data_dir)?;
+                let inventory = load_inventory(&opts, &mut store, &catalog)?;
+                drop(store);
+                let service = Service::open_postgres(pool, catalog, inventory);
+                (service, token_path, redact(&url))
+            }
+            location => {
+                let path = match location {
+                    Some(store::Location::Sqlite(p)) => p,
+                    _ => store_path(&opts.data_dir),
+                };
+                make_data_dir(&opts.data_dir)?;
+                let mut store = Store::open(&path)
+                    .with_context(|| format!("cannot open the store {}", path.display()))?;
+                let token_path = ensure_admin_token(&mut store, &opts.data_dir)?;
+                let inventory = load_inventory(&opts, &mut store, &catalog)?;
+                let service = Service::open(store, &path, catalog, inventory)
+                    .context("cannot open the store's readers")?;
+                (service, token_path, path.display().to_string())
+            }
+        };
     if let Some(asn) = opts.local_as {
         service.edges.local_as = asn;
     }
@@ -182,6 +242,7 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
         service.public_ip_pool = pool.trunc();
     }
     let service = Arc::new(service);
+    jobs::start(service.clone());
     on_start(service.clone());
     let app = http::router(http::App { service });
     println!(
@@ -189,6 +250,7 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
         opts.listen.port()
     );
     println!("  data directory: {}", opts.data_dir.display());
+    println!("  store:          {store_shown}");
     println!("  admin token:    {}", token_path.display());
     let tls = if opts.http {
         None

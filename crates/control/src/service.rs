@@ -179,11 +179,17 @@ pub(crate) fn forbidden(principal: &Principal, sub: &str) -> ArmError {
     )
 }
 
-/// The store's connections: one writer, and readers beside it for a file-backed store.
+/// The store's connections: a SQLite file's writer and the readers beside it, or a pool
+/// of connections to the PostgreSQL database every replica shares.
+// One per service: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
-struct Db {
-    writer: Mutex<Store>,
-    readers: Vec<Mutex<Store>>,
+enum Db {
+    Local {
+        writer: Mutex<Store>,
+        readers: Vec<Mutex<Store>>,
+    },
+    Shared(crate::store::postgres::Pool),
 }
 
 #[derive(Debug)]
@@ -229,24 +235,57 @@ impl Service {
         Ok(Service::build(store, readers, catalog, inventory))
     }
 
+    /// A service over the PostgreSQL database at the other end of `pool`, one replica of
+    /// any number: its edges' long polls wake on every replica's commits.
+    pub fn open_postgres(
+        pool: crate::store::postgres::Pool,
+        catalog: Catalog,
+        inventory: crate::inventory::Inventory,
+    ) -> Service {
+        let identity = Service::identity(&mut pool.store());
+        let service = Service::assemble(Db::Shared(pool), catalog, inventory, identity);
+        if let Db::Shared(pool) = &service.db {
+            let hub = service.edges.generation_sender();
+            pool.listen(move |g| crate::edges::publish_to(&hub, g));
+        }
+        service
+    }
+
     fn build(
         mut store: Store,
         readers: Vec<Store>,
         catalog: Catalog,
         inventory: crate::inventory::Inventory,
     ) -> Service {
-        if let Err(e) = crate::resources::migrate_legacy(&mut store) {
+        let identity = Service::identity(&mut store);
+        let db = Db::Local {
+            writer: Mutex::new(store),
+            readers: readers.into_iter().map(Mutex::new).collect(),
+        };
+        Service::assemble(db, catalog, inventory, identity)
+    }
+
+    /// Rewrites a legacy layout, then reads the generation, the store's identity and the
+    /// directory (tenant and signing key).
+    fn identity(store: &mut Store) -> (u64, String, crate::identity::Directory) {
+        if let Err(e) = crate::resources::migrate_legacy(store) {
             tracing::error!("cannot rewrite the legacy store tables: {e}");
         }
         let generation = store.generation().unwrap_or(0);
         let instance = store.instance().unwrap_or_else(|_| "00000000".into());
-        let directory = crate::identity::Directory::open(&mut store)
+        let directory = crate::identity::Directory::open(store)
             .expect("invariant: the store holds the directory's tenant and key");
+        (generation, instance, directory)
+    }
+
+    fn assemble(
+        db: Db,
+        catalog: Catalog,
+        inventory: crate::inventory::Inventory,
+        (generation, instance, directory): (u64, String, crate::identity::Directory),
+    ) -> Service {
         Service {
-            db: Db {
-                writer: Mutex::new(store),
-                readers: readers.into_iter().map(Mutex::new).collect(),
-            },
+            db,
             catalog,
             page_size: DEFAULT_PAGE_SIZE,
             // `causeway serve` sets the listen address or --public-url; embedded services
@@ -261,35 +300,57 @@ impl Service {
         }
     }
 
-    fn writer(&self) -> MutexGuard<'_, Store> {
-        self.db.writer.lock().unwrap_or_else(|e| e.into_inner())
+    fn writer(writer: &Mutex<Store>) -> MutexGuard<'_, Store> {
+        writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` with the writer's store (token commands, tests).
+    /// Whether this replica holds the lease on the work done once ([`crate::jobs`]): always
+    /// on a SQLite file (one process), else while it holds the database's lease.
+    pub fn lease(&self) -> bool {
+        match &self.db {
+            Db::Local { .. } => true,
+            Db::Shared(pool) => pool.lease(),
+        }
+    }
+
+    /// Whether the store is a shared database (reads wait on the network, not memory).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.db, Db::Shared(_))
+    }
+
+    /// Runs `f` with the writer's store (token commands, tests); a pooled connection of a
+    /// shared store.
     pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
-        f(&mut self.writer())
+        match &self.db {
+            Db::Local { writer, .. } => f(&mut Service::writer(writer)),
+            Db::Shared(pool) => f(&mut pool.store()),
+        }
     }
 
     /// Runs `f` on a reader connection (the writer's for an in-memory store).
     pub fn read<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
-        for r in &self.db.readers {
+        let (writer, readers) = match &self.db {
+            Db::Local { writer, readers } => (writer, readers),
+            Db::Shared(pool) => return f(&pool.store()),
+        };
+        for r in readers {
             if let Ok(g) = r.try_lock() {
                 return f(&g);
             }
         }
-        match self.db.readers.first() {
+        match readers.first() {
             Some(r) => f(&r.lock().unwrap_or_else(|e| e.into_inner())),
-            None => f(&self.writer()),
+            None => f(&Service::writer(writer)),
         }
     }
 
     /// Runs `f` in one write transaction; then wakes the edges if it changed anything.
+    /// On a shared store the transaction queues in the database, behind every replica's.
     pub fn write<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> R<T>) -> R<T> {
-        let (out, generation) = {
-            let mut st = self.writer();
+        let (out, generation) = self.with_store(|st| -> R<(T, u64)> {
             let out = st.write(f)?;
-            (out, st.generation().unwrap_or(0))
-        };
+            Ok((out, st.generation().unwrap_or(0)))
+        })?;
         self.edges.publish(generation);
         Ok(out)
     }

@@ -64,6 +64,27 @@ impl Drop for TempDir {
     }
 }
 
+/// The `--store` of a server on `dir`: under `CAUSEWAY_TEST_STORE=postgres` a schema of
+/// its own on the server `CAUSEWAY_TEST_POSTGRES` names (made once per directory, so a
+/// restarted server finds its data), else the SQLite file in the data directory.
+fn store_args(dir: &Path) -> Vec<String> {
+    if std::env::var("CAUSEWAY_TEST_STORE").as_deref() != Ok("postgres") {
+        return Vec::new();
+    }
+    let saved = dir.join("store-url");
+    if let Ok(url) = std::fs::read_to_string(&saved) {
+        return vec!["--store".into(), url];
+    }
+    let base = std::env::var("CAUSEWAY_TEST_POSTGRES")
+        .expect("CAUSEWAY_TEST_STORE=postgres needs CAUSEWAY_TEST_POSTGRES");
+    let schema = format!("d_{}", uuid::Uuid::new_v4().simple());
+    drop(control::store::postgres::Pool::connect(&base, Some(&schema)).expect("schema"));
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    std::fs::write(&saved, &url).expect("save the store URL");
+    vec!["--store".into(), url]
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -99,6 +120,7 @@ impl Server {
                 "--data-dir",
             ])
             .arg(dir)
+            .args(store_args(dir))
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))

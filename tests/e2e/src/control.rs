@@ -72,6 +72,39 @@ pub struct ServeFlags {
     /// `--inventory FILE`: the edge inventory (TOML) instead of the built-in lab one, e.g.
     /// with VXLAN tunnel endpoints (`fabric = { address, underlay_namespace }`).
     pub inventory: Option<PathBuf>,
+    /// `--store`: e.g. a PostgreSQL database several control planes share
+    /// ([`fresh_postgres_database`]); default: SQLite in the data directory.
+    pub store: Option<String>,
+}
+
+/// A new database on the PostgreSQL server `CAUSEWAY_TEST_POSTGRES` names (scripts/test
+/// starts one), as a `--store` URL; `None` without a server (under `CI=true`, a failure).
+pub fn fresh_postgres_database(test: &str) -> Option<String> {
+    let Some(base) = std::env::var("CAUSEWAY_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        let msg =
+            format!("{test}: CAUSEWAY_TEST_POSTGRES is not set (scripts/test starts a server)");
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPED: {msg}");
+        return None;
+    };
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = format!("e2e_{}_{n}", std::process::id());
+    let out = Command::new("psql")
+        .args(["-q", &base, "-c", &format!("CREATE DATABASE {name}")])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "CREATE DATABASE {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = base.rsplit_once('/').map_or(base.as_str(), |(r, _)| r);
+    Some(format!("{root}/{name}"))
 }
 
 impl ServeFlags {
@@ -121,6 +154,7 @@ pub struct Control {
     /// The control plane's identity, which scopes its edges' records in /run/causeway.
     instance: Option<String>,
     edge_starts: AtomicU32,
+    store: Option<String>,
 }
 
 /// A circuit created through [`Control::create_circuit`].
@@ -365,6 +399,9 @@ impl Control {
             if let Some(file) = &flags.inventory {
                 args.extend(["--inventory", file.to_str().expect("utf-8 path")]);
             }
+            if let Some(store) = &flags.store {
+                args.extend(["--store", store]);
+            }
             let label = format!("serve ({scheme}://{listen})");
             let daemon = Daemon::spawn_host(
                 &label,
@@ -415,6 +452,7 @@ impl Control {
                         admin,
                         keys: Mutex::new(Vec::new()),
                         edge_starts: AtomicU32::new(0),
+                        store: flags.store.clone(),
                     };
                 }
                 Err(e) if attempt < 5 && e.contains("cannot serve on") => continue,
@@ -788,6 +826,7 @@ impl Control {
             .args(["token", "create", "--data-dir"])
             .arg(&self.data_dir)
             .args(["--edge", edge])
+            .args(self.store.iter().flat_map(|s| ["--store", s.as_str()]))
             .stdin(Stdio::null())
             .output()
             .expect("run causeway token create");
@@ -811,13 +850,25 @@ impl Control {
     /// Runs `causeway edge --control URL --name EDGE --token FILE` as its own process on
     /// the host (with `--ca-cert <data-dir>/tls.crt` over HTTPS).
     pub fn start_edge(&self, edge: &str, token: &Path) -> Daemon {
+        self.start_edge_following(edge, token, &[self.url()])
+    }
+
+    /// Kills this control plane (SIGKILL), leaving what it runs elsewhere alone.
+    pub fn kill(&self) {
+        self.daemon.kill();
+    }
+
+    /// Starts `causeway edge --control URL1,URL2,…` as its own process: an edge following
+    /// the replicas of one control plane (this one's URL among them, or not).
+    pub fn start_edge_following(&self, edge: &str, token: &Path, controls: &[&str]) -> Daemon {
         let n = self.edge_starts.fetch_add(1, Ordering::Relaxed);
         let log = self.data_dir.join(format!("edge-{edge}-{n}.log"));
         let cert = self.data_dir.join("tls.crt");
+        let controls = controls.join(",");
         let mut args = vec![
             "edge",
             "--control",
-            &self.base,
+            &controls,
             "--name",
             edge,
             "--token",

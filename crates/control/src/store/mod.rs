@@ -1,5 +1,5 @@
-//! The embedded SQLite store: one table of resources for every type, with the indexes the
-//! rules need so that no request reads a whole table.
+//! The store: one table of resources for every type, with the indexes the rules need so that
+//! no request reads a whole table, on one of two backends behind one contract.
 //!
 //! - `objects`: one row per top-level resource (id, type, subscription, resource group,
 //!   creation sequence, JSON body). Lists seek by (type, scope, sequence).
@@ -12,13 +12,19 @@
 //! - `changes`: per committed generation, which circuits (or `gateways`) it touched, so the
 //!   edges' desired state is recomputed for those only.
 //!
-//! WAL journal with `synchronous = FULL`: a write is on disk when its transaction commits, and
-//! the API acknowledges only after that, so an acknowledged write survives `kill -9`. Each
-//! mutation and the operation record it produces commit in one transaction.
+//! Backends ([`sqlite`], [`postgres`]) implement the same primitive statements ([`Ops`]);
+//! everything with a rule in it (sequences, references, uniqueness, the generation and its
+//! change log, operation expiry) is written once here on top of them. A write transaction
+//! is exclusive on both: SQLite's `BEGIN IMMEDIATE`, PostgreSQL's transaction-scoped
+//! advisory lock, so every rule a transaction checks still holds when it commits, whichever
+//! replica runs it. An acknowledged write is committed and durable (SQLite: WAL with
+//! `synchronous = FULL`; PostgreSQL: `synchronous_commit = on`), and each mutation commits in
+//! one transaction with the operation record it produces.
+
+pub mod postgres;
+pub mod sqlite;
 
 use std::path::Path;
-
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::arm::lro::Operation;
 
@@ -26,6 +32,14 @@ use crate::arm::lro::Operation;
 pub enum StoreError {
     #[error("database: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("database: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The database cannot be reached (no connection from the pool).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The database's schema is not one this binary can use.
+    #[error("{0}")]
+    Schema(String),
     #[error("stored record is unreadable: {0}")]
     Corrupt(#[from] serde_json::Error),
     /// A uniqueness rule the database enforces was violated (a concurrent writer won).
@@ -68,128 +82,243 @@ pub struct Record {
 /// What a change means for the edges: the circuits it touched.
 pub const GATEWAYS_TARGET: &str = "gateways";
 
-/// Page cache per connection, in KiB (negative: SQLite reads it as KiB, not pages).
-const CACHE_KIB: i64 = -32 * 1024;
+/// The target that means "every circuit" in the change log.
+pub const ALL_TARGET: &str = "*";
 
 /// How many generations of the change log are kept.
 const CHANGE_LOG: u64 = 200_000;
 
-#[derive(Debug)]
-pub struct Store {
-    conn: Connection,
-}
+/// How long a finished operation can be polled (clients poll within seconds; ARM keeps
+/// them for hours).
+pub const OPERATION_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// How many expired operation records one new record removes.
+const EXPIRE_BATCH: i64 = 16;
 
 fn lower(s: &str) -> String {
     s.to_ascii_lowercase()
 }
 
-const SCHEMA: &str = "
-    CREATE TABLE IF NOT EXISTS objects (
-        id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        sub TEXT NOT NULL,
-        rg TEXT NOT NULL,
-        seq INTEGER NOT NULL UNIQUE,
-        body TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS objects_rg ON objects(kind, sub, rg, seq);
-    CREATE INDEX IF NOT EXISTS objects_sub ON objects(kind, sub, seq);
-    CREATE INDEX IF NOT EXISTS objects_kind ON objects(kind, seq);
-    CREATE INDEX IF NOT EXISTS objects_scope_sub ON objects(sub, seq);
-    CREATE INDEX IF NOT EXISTS objects_scope_rg ON objects(sub, rg, seq);
-    CREATE TABLE IF NOT EXISTS refs (
-        rel TEXT NOT NULL,
-        dst TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        src TEXT NOT NULL,
-        PRIMARY KEY (rel, dst, seq, src)
-    ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS refs_src ON refs(src);
-    CREATE TABLE IF NOT EXISTS uniques (
-        scope TEXT NOT NULL,
-        value TEXT NOT NULL,
-        owner TEXT NOT NULL,
-        PRIMARY KEY (scope, value)
-    ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS uniques_owner ON uniques(owner);
-    CREATE TABLE IF NOT EXISTS changes (
-        generation INTEGER NOT NULL,
-        target TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS changes_generation ON changes(generation);
-    CREATE TABLE IF NOT EXISTS operations (
-        id TEXT PRIMARY KEY,
-        body TEXT NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS meta (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS tokens (
-        id TEXT PRIMARY KEY,
-        hash TEXT NOT NULL UNIQUE,
-        principal TEXT NOT NULL,
-        created TEXT NOT NULL,
-        revoked INTEGER NOT NULL DEFAULT 0
-    );";
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Where the store lives: `postgres://…` (or `postgresql://…`) is a PostgreSQL database,
+/// anything else a SQLite file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    pub fn parse(s: &str) -> Location {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Location::Postgres(s.to_owned())
+        } else {
+            Location::Sqlite(s.into())
+        }
+    }
+}
+
+// ===== the primitive statements each backend implements =====
+
+/// The statements a backend runs; arguments are already lower-cased where the contract
+/// compares without case. Reads are valid on any connection, writes inside a transaction
+/// (or, for tokens, meta and operations, on their own).
+pub trait Ops {
+    fn get(&self, id: &str) -> Result<Option<String>>;
+    /// (position, body) of a type in a scope after `after`.
+    fn list(
+        &self,
+        kind: &str,
+        sub: Option<&str>,
+        rg: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>>;
+    fn referrers(&self, rel: &str, dst: &str, after: i64, limit: i64)
+    -> Result<Vec<(i64, String)>>;
+    fn count_referrers(&self, rel: &str, dst: &str) -> Result<i64>;
+    fn unique(&self, scope: &str, value: &str) -> Result<Option<String>>;
+    fn unique_values(&self, scope: &str) -> Result<Vec<String>>;
+    fn count(&self, kind: &str) -> Result<i64>;
+    fn changes_after(&self, after: i64) -> Result<Vec<(i64, String)>>;
+    fn meta(&self, key: &str) -> Result<Option<String>>;
+    fn operation(&self, id: &str) -> Result<Option<String>>;
+    fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>>;
+    fn token_by_id(&self, id: &str) -> Result<Option<TokenRecord>>;
+    /// (position, kind, body) of any of `kinds` in a subscription (or one of its groups)
+    /// after `after`, only ids ending in `suffix` when given.
+    fn list_scope(
+        &self,
+        sub: &str,
+        rg: Option<&str>,
+        kinds: &[String],
+        suffix: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String, String)>>;
+    fn tokens(&self) -> Result<Vec<TokenRecord>>;
+    fn dump(&self) -> Result<Vec<(String, String)>>;
+
+    fn seq_of(&self, id: &str) -> Result<Option<i64>>;
+    fn update_body(&self, id: &str, body: &str) -> Result<()>;
+    /// Inserts a new object at the next creation sequence; returns it.
+    fn insert_object(&self, id: &str, kind: &str, sub: &str, rg: &str, body: &str) -> Result<i64>;
+    /// Deletes an object; true if it existed.
+    fn delete_object(&self, id: &str) -> Result<bool>;
+    fn delete_refs(&self, src: &str) -> Result<()>;
+    fn insert_ref(&self, rel: &str, dst: &str, seq: i64, src: &str) -> Result<()>;
+    fn delete_uniques(&self, owner: &str) -> Result<()>;
+    fn insert_unique(&self, scope: &str, value: &str, owner: &str) -> Result<()>;
+    fn put_operation(&self, id: &str, body: &str, created: i64) -> Result<()>;
+    /// Removes up to `limit` operation records created before `before`; how many went.
+    fn expire_operations(&self, before: i64, limit: i64) -> Result<u64>;
+    fn set_meta(&self, key: &str, value: &str) -> Result<()>;
+    /// Sets a meta value unless one is there.
+    fn init_meta(&self, key: &str, value: &str) -> Result<()>;
+    /// Increments the generation (in the transaction) and returns it; tells the other
+    /// replicas at commit where the backend can.
+    fn next_generation(&self) -> Result<i64>;
+    fn log_change(&self, generation: i64, target: &str) -> Result<()>;
+    fn prune_changes(&self, floor: i64) -> Result<()>;
+    fn insert_token(&self, t: &TokenRecord) -> Result<()>;
+    fn revoke_token(&self, id: &str) -> Result<bool>;
+}
+
+/// A connection that cannot serve: every statement answers the reason (the database was
+/// unreachable when a connection was asked of the pool).
+#[derive(Debug)]
+struct Down(String);
+
+macro_rules! down {
+    ($($name:ident($($arg:ty),*) -> $ret:ty;)*) => {
+        impl Ops for Down {
+            $(fn $name(&self, $(_: $arg),*) -> Result<$ret> {
+                Err(StoreError::Unavailable(self.0.clone()))
+            })*
+        }
+    };
+}
+
+down! {
+    get(&str) -> Option<String>;
+    list(&str, Option<&str>, Option<&str>, i64, i64) -> Vec<(i64, String)>;
+    referrers(&str, &str, i64, i64) -> Vec<(i64, String)>;
+    count_referrers(&str, &str) -> i64;
+    unique(&str, &str) -> Option<String>;
+    unique_values(&str) -> Vec<String>;
+    count(&str) -> i64;
+    changes_after(i64) -> Vec<(i64, String)>;
+    meta(&str) -> Option<String>;
+    operation(&str) -> Option<String>;
+    token_by_hash(&str) -> Option<TokenRecord>;
+    token_by_id(&str) -> Option<TokenRecord>;
+    list_scope(&str, Option<&str>, &[String], Option<&str>, i64, i64) -> Vec<(i64, String, String)>;
+    tokens() -> Vec<TokenRecord>;
+    dump() -> Vec<(String, String)>;
+    seq_of(&str) -> Option<i64>;
+    update_body(&str, &str) -> ();
+    insert_object(&str, &str, &str, &str, &str) -> i64;
+    delete_object(&str) -> bool;
+    delete_refs(&str) -> ();
+    insert_ref(&str, &str, i64, &str) -> ();
+    delete_uniques(&str) -> ();
+    insert_unique(&str, &str, &str) -> ();
+    put_operation(&str, &str, i64) -> ();
+    expire_operations(i64, i64) -> u64;
+    set_meta(&str, &str) -> ();
+    init_meta(&str, &str) -> ();
+    next_generation() -> i64;
+    log_change(i64, &str) -> ();
+    prune_changes(i64) -> ();
+    insert_token(&TokenRecord) -> ();
+    revoke_token(&str) -> bool;
+}
+
+// ===== the store =====
+
+/// One connection to the store: SQLite's file (or memory), or one PostgreSQL connection
+/// from a [`postgres::Pool`].
+#[derive(Debug)]
+pub struct Store {
+    inner: Inner,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Sqlite(rusqlite::Connection),
+    Postgres(postgres::Conn),
+    Down(Down),
+}
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store> {
-        Self::init(Connection::open(path)?)
+        Ok(Store {
+            inner: Inner::Sqlite(sqlite::open(path)?),
+        })
     }
 
     pub fn open_in_memory() -> Result<Store> {
-        Self::init(Connection::open_in_memory()?)
-    }
-
-    fn init(conn: Connection) -> Result<Store> {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        // 32 MiB of page cache (SQLite's default is 2 MiB): the indexes of 100,000 circuits
-        // stay in memory, so a write's index updates do not wait on page reads.
-        conn.pragma_update(None, "cache_size", CACHE_KIB)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
-        // Operation records name their creation time so old ones can go (added after the
-        // first stores of this layout were made).
-        let has_created = conn
-            .prepare("SELECT 1 FROM pragma_table_info('operations') WHERE name = 'created'")?
-            .exists([])?;
-        if !has_created {
-            conn.execute_batch(
-                "ALTER TABLE operations ADD COLUMN created INTEGER NOT NULL DEFAULT 0;",
-            )?;
-        }
-        conn.execute_batch(
-            "CREATE INDEX IF NOT EXISTS operations_created ON operations(created);",
-        )?;
-        Ok(Store { conn })
+        Ok(Store {
+            inner: Inner::Sqlite(sqlite::open_in_memory()?),
+        })
     }
 
     /// A second connection to the same file, for reads beside the writer (WAL readers never
-    /// wait for it). `None` for an in-memory store.
+    /// wait for it).
     pub fn open_reader(path: &Path) -> Result<Store> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "cache_size", CACHE_KIB)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        Ok(Store { conn })
+        Ok(Store {
+            inner: Inner::Sqlite(sqlite::open_reader(path)?),
+        })
+    }
+
+    pub(crate) fn postgres(conn: postgres::Conn) -> Store {
+        Store {
+            inner: Inner::Postgres(conn),
+        }
+    }
+
+    pub(crate) fn down(reason: String) -> Store {
+        Store {
+            inner: Inner::Down(Down(reason)),
+        }
+    }
+
+    /// Whether this is a PostgreSQL connection (shared by every replica).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.inner, Inner::Postgres(_) | Inner::Down(_))
+    }
+
+    fn ops(&self) -> &dyn Ops {
+        match &self.inner {
+            Inner::Sqlite(c) => c,
+            Inner::Postgres(c) => c,
+            Inner::Down(d) => d,
+        }
     }
 
     /// Runs `f` in one transaction (taken for writing at once, so concurrent writers queue
-    /// here, not in the middle): commits if it returns `Ok`, rolls back otherwise. If it
-    /// changed a resource, the generation is bumped and what it touched is logged.
+    /// here, not in the middle — on every replica): commits if it returns `Ok`, rolls back
+    /// otherwise. If it changed a resource, the generation is bumped and what it touched is
+    /// logged.
     pub fn write<T, E: From<StoreError>>(
         &mut self,
         f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
+        let inner = match &mut self.inner {
+            Inner::Sqlite(c) => TxInner::Sqlite(
+                c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .map_err(StoreError::from)?,
+            ),
+            Inner::Postgres(c) => TxInner::Postgres(c.begin()?),
+            Inner::Down(d) => return Err(E::from(StoreError::Unavailable(d.0.clone()))),
+        };
         let mut t = Tx {
-            tx,
+            inner,
             changed: false,
             touched: Vec::new(),
         };
@@ -200,45 +329,21 @@ impl Store {
 
     /// Legacy tables of a store written before the generic layout, if any: (type, body).
     pub fn legacy_rows(&self) -> Result<Vec<(String, String)>> {
-        let mut out = Vec::new();
-        let has = |t: &str| -> Result<bool> {
-            Ok(self
-                .conn
-                .query_row(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                    params![t],
-                    |_| Ok(()),
-                )
-                .optional()?
-                .is_some())
-        };
-        if has("circuits")? {
-            let mut st = self
-                .conn
-                .prepare("SELECT body FROM circuits ORDER BY seq")?;
-            for b in st.query_map([], |r| r.get::<_, String>(0))? {
-                out.push(("expressRouteCircuits".to_owned(), b?));
-            }
+        match &self.inner {
+            Inner::Sqlite(c) => sqlite::legacy_rows(c),
+            _ => Ok(Vec::new()),
         }
-        if has("resources")? {
-            let mut st = self
-                .conn
-                .prepare("SELECT kind, body FROM resources ORDER BY seq")?;
-            for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
-                out.push(row?);
-            }
-        }
-        Ok(out)
     }
 
     /// Drops the legacy tables once their rows are rewritten.
     pub fn drop_legacy(&mut self) -> Result<()> {
-        self.conn
-            .execute_batch("DROP TABLE IF EXISTS circuits; DROP TABLE IF EXISTS resources;")?;
-        Ok(())
+        match &self.inner {
+            Inner::Sqlite(c) => sqlite::drop_legacy(c),
+            _ => Ok(()),
+        }
     }
 
-    /// This store's random identity, made on first use.
+    /// This store's random identity, made on first use (one for every replica).
     pub fn instance(&mut self) -> Result<String> {
         self.meta_or_insert("instance", || {
             uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
@@ -251,21 +356,14 @@ impl Store {
             return Ok(v);
         }
         let v = make();
-        self.conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
-            params![key, v],
-        )?;
+        self.ops().init_meta(key, &v)?;
         Ok(self.meta(key)?.unwrap_or(v))
     }
 
     /// Sets a meta value and bumps the generation (inventory edits concern every edge).
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
         self.write(|t| -> Result<()> {
-            t.tx.execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )?;
+            t.ops().set_meta(key, value)?;
             t.changed = true;
             t.touch(GATEWAYS_TARGET);
             t.touch_all();
@@ -275,39 +373,42 @@ impl Store {
 
     /// Records a finished operation on its own (POST actions change nothing else).
     pub fn put_operation(&mut self, op: &Operation) -> Result<()> {
-        put_operation(&self.conn, op)
+        put_operation(self.ops(), op)
+    }
+
+    /// Removes every operation record past [`OPERATION_TTL`], in batches; how many went.
+    pub fn expire_operations(&mut self) -> Result<u64> {
+        let before = unix_now() - OPERATION_TTL.as_secs() as i64;
+        let mut total = 0;
+        loop {
+            let n = self.ops().expire_operations(before, 512)?;
+            total += n;
+            if n < 512 {
+                return Ok(total);
+            }
+        }
     }
 
     // ----- tokens -----
 
     pub fn insert_token(&mut self, t: &TokenRecord) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO tokens (id, hash, principal, created, revoked) VALUES (?1, ?2, ?3, ?4, 0)",
-            params![t.id, t.hash, t.principal, t.created],
-        )?;
-        Ok(())
+        self.ops().insert_token(t)
     }
 
     /// Marks a token revoked. True if it existed.
     pub fn revoke_token(&mut self, id: &str) -> Result<bool> {
-        let n = self
-            .conn
-            .execute("UPDATE tokens SET revoked = 1 WHERE id = ?1", params![id])?;
-        Ok(n > 0)
+        self.ops().revoke_token(id)
     }
 }
 
 /// Reads, on the store or inside a transaction.
 pub trait Read {
-    fn conn(&self) -> &Connection;
+    /// The backend's statements (the contract's methods below are built on them).
+    fn conn(&self) -> &dyn Ops;
 
     /// One resource's body.
     fn get(&self, id: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT body FROM objects WHERE id = ?1")?
-            .query_row(params![lower(id)], |r| r.get(0))
-            .optional()?)
+        self.conn().get(&lower(id))
     }
 
     /// Resources of a type in a scope, in creation order after position `after`:
@@ -321,35 +422,10 @@ pub trait Read {
         limit: usize,
     ) -> Result<Vec<(i64, String)>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let kind = lower(kind);
-        let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?));
-        let rows = match (sub, rg) {
-            (Some(s), Some(g)) => self
-                .conn()
-                .prepare_cached(
-                    "SELECT seq, body FROM objects WHERE kind = ?1 AND sub = ?2 AND rg = ?3
-                     AND seq > ?4 ORDER BY seq LIMIT ?5",
-                )?
-                .query_map(params![kind, lower(s), lower(g), after, limit], row)?
-                .collect::<rusqlite::Result<_>>()?,
-            (Some(s), None) => self
-                .conn()
-                .prepare_cached(
-                    "SELECT seq, body FROM objects WHERE kind = ?1 AND sub = ?2
-                     AND seq > ?3 ORDER BY seq LIMIT ?4",
-                )?
-                .query_map(params![kind, lower(s), after, limit], row)?
-                .collect::<rusqlite::Result<_>>()?,
-            (None, _) => self
-                .conn()
-                .prepare_cached(
-                    "SELECT seq, body FROM objects WHERE kind = ?1 AND seq > ?2
-                     ORDER BY seq LIMIT ?3",
-                )?
-                .query_map(params![kind, after, limit], row)?
-                .collect::<rusqlite::Result<_>>()?,
-        };
-        Ok(rows)
+        let sub = sub.map(lower);
+        let rg = sub.as_ref().and(rg.map(lower));
+        self.conn()
+            .list(&lower(kind), sub.as_deref(), rg.as_deref(), after, limit)
     }
 
     /// Resources of any of `kinds` in a subscription (or one of its resource groups), in
@@ -368,35 +444,16 @@ pub trait Read {
             return Ok(Vec::new());
         }
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let marks = (0..kinds.len())
-            .map(|i| format!("?{}", i + 6))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT seq, kind, body FROM objects WHERE sub = ?1 AND (?2 IS NULL OR rg = ?2)
-             AND seq > ?3 AND (?4 IS NULL OR substr(id, -length(?4)) = ?4)
-             AND kind IN ({marks}) ORDER BY seq LIMIT ?5"
-        );
+        let kinds: Vec<String> = kinds.iter().map(|k| lower(k)).collect();
         let suffix = name.map(|n| format!("/{}", lower(n)));
-        let mut args: Vec<Box<dyn rusqlite::ToSql>> = vec![
-            Box::new(lower(sub)),
-            Box::new(rg.map(lower)),
-            Box::new(after),
-            Box::new(suffix),
-            Box::new(limit),
-        ];
-        args.extend(
-            kinds
-                .iter()
-                .map(|k| Box::new(lower(k)) as Box<dyn rusqlite::ToSql>),
-        );
-        Ok(self
-            .conn()
-            .prepare_cached(&sql)?
-            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?)
+        self.conn().list_scope(
+            &lower(sub),
+            rg.map(lower).as_deref(),
+            &kinds,
+            suffix.as_deref(),
+            after,
+            limit,
+        )
     }
 
     /// Resources that point at `dst` through `rel`, in creation order after `after`.
@@ -408,55 +465,33 @@ pub trait Read {
         limit: usize,
     ) -> Result<Vec<(i64, String)>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        Ok(self
-            .conn()
-            .prepare_cached(
-                "SELECT r.seq, o.body FROM refs r JOIN objects o ON o.id = r.src
-                 WHERE r.rel = ?1 AND r.dst = ?2 AND r.seq > ?3 ORDER BY r.seq LIMIT ?4",
-            )?
-            .query_map(params![rel, lower(dst), after, limit], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?)
+        self.conn().referrers(rel, &lower(dst), after, limit)
     }
 
     /// How many resources point at `dst` through `rel`.
     fn count_referrers(&self, rel: &str, dst: &str) -> Result<u64> {
-        let n: i64 = self
-            .conn()
-            .prepare_cached("SELECT COUNT(*) FROM refs WHERE rel = ?1 AND dst = ?2")?
-            .query_row(params![rel, lower(dst)], |r| r.get(0))?;
+        let n = self.conn().count_referrers(rel, &lower(dst))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// The id of the resource holding a unique value.
     fn unique(&self, scope: &str, value: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT owner FROM uniques WHERE scope = ?1 AND value = ?2")?
-            .query_row(params![scope, lower(value)], |r| r.get(0))
-            .optional()?)
+        self.conn().unique(scope, &lower(value))
     }
 
     /// Every value held in a scope, ascending.
     fn unique_values(&self, scope: &str) -> Result<Vec<String>> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT value FROM uniques WHERE scope = ?1 ORDER BY value")?
-            .query_map(params![scope], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?)
+        self.conn().unique_values(scope)
     }
 
     /// How many resources of a type exist.
     fn count(&self, kind: &str) -> Result<u64> {
-        let n: i64 = self
-            .conn()
-            .prepare_cached("SELECT COUNT(*) FROM objects WHERE kind = ?1")?
-            .query_row(params![lower(kind)], |r| r.get(0))?;
+        let n = self.conn().count(&lower(kind))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    /// The edge generation: increases with every committed change, across restarts.
+    /// The edge generation: increases with every committed change, across restarts (and
+    /// across replicas: it is a row of the database).
     fn generation(&self) -> Result<u64> {
         Ok(self
             .meta("generation")?
@@ -474,13 +509,9 @@ pub trait Read {
         if after < floor {
             return Ok(None);
         }
-        let rows: Vec<(i64, String)> = self
+        let rows = self
             .conn()
-            .prepare_cached(
-                "SELECT generation, target FROM changes WHERE generation > ?1 ORDER BY generation",
-            )?
-            .query_map(params![after as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+            .changes_after(i64::try_from(after).unwrap_or(i64::MAX))?;
         Ok(Some(
             rows.into_iter()
                 .map(|(g, t)| (u64::try_from(g).unwrap_or(0), t))
@@ -489,147 +520,100 @@ pub trait Read {
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-            .query_row(params![key], |r| r.get(0))
-            .optional()?)
+        self.conn().meta(key)
     }
 
     fn operation(&self, id: &str) -> Result<Option<Operation>> {
-        let body: Option<String> = self
-            .conn()
-            .prepare_cached("SELECT body FROM operations WHERE id = ?1")?
-            .query_row(params![lower(id)], |r| r.get(0))
-            .optional()?;
+        let body = self.conn().operation(&lower(id))?;
         Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
     }
 
     fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
-        Ok(self
-            .conn()
-            .prepare_cached(
-                "SELECT id, hash, principal, created, revoked FROM tokens WHERE hash = ?1",
-            )?
-            .query_row(params![hash], token_row)
-            .optional()?)
+        self.conn().token_by_hash(hash)
     }
 
     fn token_by_id(&self, id: &str) -> Result<Option<TokenRecord>> {
-        Ok(self
-            .conn()
-            .prepare_cached(
-                "SELECT id, hash, principal, created, revoked FROM tokens WHERE id = ?1",
-            )?
-            .query_row(params![id], token_row)
-            .optional()?)
+        self.conn().token_by_id(id)
     }
 
     fn tokens(&self) -> Result<Vec<TokenRecord>> {
-        Ok(self
-            .conn()
-            .prepare(
-                "SELECT id, hash, principal, created, revoked FROM tokens ORDER BY created, id",
-            )?
-            .query_map([], token_row)?
-            .collect::<rusqlite::Result<_>>()?)
+        self.conn().tokens()
     }
 
     /// Every resource as (id, body), by id: the whole state (tests compare it).
     fn dump(&self) -> Result<Vec<(String, String)>> {
-        Ok(self
-            .conn()
-            .prepare("SELECT id, body FROM objects ORDER BY id")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?)
+        self.conn().dump()
     }
 }
 
 impl Read for Store {
-    fn conn(&self) -> &Connection {
-        &self.conn
+    fn conn(&self) -> &dyn Ops {
+        self.ops()
     }
 }
+
+// ===== write transactions =====
 
 /// One write transaction ([`Store::write`]).
 #[derive(Debug)]
 pub struct Tx<'a> {
-    tx: rusqlite::Transaction<'a>,
+    inner: TxInner<'a>,
     changed: bool,
     touched: Vec<String>,
 }
 
+#[derive(Debug)]
+enum TxInner<'a> {
+    Sqlite(rusqlite::Transaction<'a>),
+    Postgres(postgres::Transaction<'a>),
+}
+
 impl Read for Tx<'_> {
-    fn conn(&self) -> &Connection {
-        &self.tx
+    fn conn(&self) -> &dyn Ops {
+        self.ops()
     }
 }
 
-/// The target that means "every circuit" in the change log.
-pub const ALL_TARGET: &str = "*";
-
 impl Tx<'_> {
+    fn ops(&self) -> &dyn Ops {
+        match &self.inner {
+            TxInner::Sqlite(t) => &**t,
+            TxInner::Postgres(t) => t.conn(),
+        }
+    }
+
     /// Creates or replaces a resource with its references and unique values.
     pub fn put(&mut self, r: &Record) -> Result<()> {
         let id = lower(&r.id);
-        let seq: Option<i64> = self
-            .tx
-            .prepare_cached("SELECT seq FROM objects WHERE id = ?1")?
-            .query_row(params![id], |row| row.get(0))
-            .optional()?;
-        let seq = match seq {
+        let ops = self.ops();
+        let seq = match ops.seq_of(&id)? {
             Some(seq) => {
-                self.tx
-                    .prepare_cached("UPDATE objects SET body = ?2 WHERE id = ?1")?
-                    .execute(params![id, r.body])?;
+                ops.update_body(&id, &r.body)?;
                 seq
             }
             None => {
-                let next: i64 = self
-                    .tx
-                    .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM objects")?
-                    .query_row([], |row| row.get(0))?;
-                self.tx
-                    .prepare_cached(
-                        "INSERT INTO objects (id, kind, sub, rg, seq, body)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    )?
-                    .execute(params![
-                        id,
-                        lower(r.kind),
-                        lower(&r.sub),
-                        lower(&r.rg),
-                        next,
-                        r.body
-                    ])?;
-                next
+                ops.insert_object(&id, &lower(r.kind), &lower(&r.sub), &lower(&r.rg), &r.body)?
             }
         };
-        self.tx
-            .prepare_cached("DELETE FROM refs WHERE src = ?1")?
-            .execute(params![id])?;
-        for (rel, dst) in &r.refs {
-            self.tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO refs (rel, dst, seq, src) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![rel, lower(dst), seq, id])?;
+        ops.delete_refs(&id)?;
+        let mut refs: Vec<(&str, String)> =
+            r.refs.iter().map(|(rel, d)| (*rel, lower(d))).collect();
+        refs.sort();
+        refs.dedup();
+        for (rel, dst) in &refs {
+            ops.insert_ref(rel, dst, seq, &id)?;
         }
-        self.tx
-            .prepare_cached("DELETE FROM uniques WHERE owner = ?1")?
-            .execute(params![id])?;
+        ops.delete_uniques(&id)?;
         for (scope, value) in &r.uniques {
             let value = lower(value);
-            if let Some(owner) = self.unique(scope, &value)? {
+            if let Some(owner) = ops.unique(scope, &value)? {
                 return Err(StoreError::Unique {
                     scope: scope.clone(),
                     value,
                     owner,
                 });
             }
-            self.tx
-                .prepare_cached("INSERT INTO uniques (scope, value, owner) VALUES (?1, ?2, ?3)")?
-                .execute(params![scope, value, id])?;
+            ops.insert_unique(scope, &value, &id)?;
         }
         self.changed = true;
         Ok(())
@@ -638,23 +622,17 @@ impl Tx<'_> {
     /// Deletes a resource with its references and unique values. True if it existed.
     pub fn delete(&mut self, id: &str) -> Result<bool> {
         let id = lower(id);
-        let n = self
-            .tx
-            .prepare_cached("DELETE FROM objects WHERE id = ?1")?
-            .execute(params![id])?;
-        self.tx
-            .prepare_cached("DELETE FROM refs WHERE src = ?1")?
-            .execute(params![id])?;
-        self.tx
-            .prepare_cached("DELETE FROM uniques WHERE owner = ?1")?
-            .execute(params![id])?;
+        let ops = self.ops();
+        let existed = ops.delete_object(&id)?;
+        ops.delete_refs(&id)?;
+        ops.delete_uniques(&id)?;
         self.changed = true;
-        Ok(n > 0)
+        Ok(existed)
     }
 
     /// Records the operation this transaction answers with.
     pub fn put_operation(&mut self, op: &Operation) -> Result<()> {
-        put_operation(&self.tx, op)
+        put_operation(self.ops(), op)
     }
 
     /// Notes that the change concerns circuit `id` (or [`GATEWAYS_TARGET`]) on the edges.
@@ -671,175 +649,35 @@ impl Tx<'_> {
     }
 
     fn finish(self) -> Result<()> {
-        let Tx {
-            tx,
-            changed,
-            touched,
-        } = self;
-        if changed {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('generation', '1')
-                 ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-                [],
-            )?;
-            let generation: i64 = tx.query_row(
-                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'",
-                [],
-                |r| r.get(0),
-            )?;
-            for t in &touched {
-                tx.prepare_cached("INSERT INTO changes (generation, target) VALUES (?1, ?2)")?
-                    .execute(params![generation, t])?;
+        if self.changed {
+            let ops = self.ops();
+            let generation = ops.next_generation()?;
+            for t in &self.touched {
+                ops.log_change(generation, t)?;
             }
             // Keep the log bounded; readers that fell further behind reload everything.
             if generation % 1024 == 0 {
                 let floor = (generation as u64).saturating_sub(CHANGE_LOG);
-                tx.execute(
-                    "DELETE FROM changes WHERE generation <= ?1",
-                    params![floor as i64],
-                )?;
-                tx.execute(
-                    "INSERT INTO meta (key, value) VALUES ('changes_floor', ?1)
-                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    params![floor.to_string()],
-                )?;
+                ops.prune_changes(floor as i64)?;
+                ops.set_meta("changes_floor", &floor.to_string())?;
             }
         }
-        tx.commit()?;
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit()?,
+            TxInner::Postgres(t) => t.commit()?,
+        }
         Ok(())
     }
 }
 
-fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
-    Ok(TokenRecord {
-        id: r.get(0)?,
-        hash: r.get(1)?,
-        principal: r.get(2)?,
-        created: r.get(3)?,
-        revoked: r.get::<_, i64>(4)? != 0,
-    })
-}
-
-/// How long a finished operation can be polled (clients poll within seconds; ARM keeps
-/// them for hours).
-pub const OPERATION_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-fn put_operation(conn: &Connection, op: &Operation) -> Result<()> {
+fn put_operation(ops: &dyn Ops, op: &Operation) -> Result<()> {
     let now = unix_now();
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO operations (id, body, created) VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![lower(&op.id), serde_json::to_string(op)?, now])?;
+    ops.put_operation(&lower(&op.id), &serde_json::to_string(op)?, now)?;
     // Every operation adds a row: the ones past their time go, a bounded batch at a time,
     // so the table follows the write rate, not the store's age.
-    let expired = now - OPERATION_TTL.as_secs() as i64;
-    conn.prepare_cached(
-        "DELETE FROM operations WHERE id IN
-           (SELECT id FROM operations WHERE created < ?1 ORDER BY created LIMIT 16)",
-    )?
-    .execute(params![expired])?;
+    ops.expire_operations(now - OPERATION_TTL.as_secs() as i64, EXPIRE_BATCH)?;
     Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rec(id: &str, refs: Vec<(&'static str, String)>, uniques: Vec<(String, String)>) -> Record {
-        Record {
-            id: id.into(),
-            kind: "things",
-            sub: "S".into(),
-            rg: "R".into(),
-            body: format!("{{\"id\":\"{id}\"}}"),
-            refs,
-            uniques,
-        }
-    }
-
-    #[test]
-    fn lists_seek_by_position_and_referrers_follow_creation_order() {
-        let mut s = Store::open_in_memory().expect("store");
-        s.write(|t| -> Result<()> {
-            for i in 0..5 {
-                t.put(&rec(
-                    &format!("/x/{i}"),
-                    vec![("parent", "/p".into())],
-                    vec![],
-                ))?;
-            }
-            Ok(())
-        })
-        .expect("write");
-        let first = s.list("things", Some("s"), Some("r"), 0, 2).expect("list");
-        assert_eq!(first.len(), 2);
-        let rest = s
-            .list("things", Some("s"), None, first[1].0, 10)
-            .expect("list");
-        assert_eq!(rest.len(), 3);
-        assert_eq!(s.count_referrers("parent", "/P").expect("count"), 5);
-        let refs = s.referrers("parent", "/p", first[0].0, 2).expect("refs");
-        assert_eq!(refs[0].1, "{\"id\":\"/x/1\"}");
-    }
-
-    #[test]
-    fn a_unique_value_has_one_holder_and_a_failed_write_changes_nothing() {
-        let mut s = Store::open_in_memory().expect("store");
-        let key = || vec![("serviceKey".to_owned(), "K1".to_owned())];
-        s.write(|t| t.put(&rec("/a", vec![], key())))
-            .expect("first");
-        let g = s.generation().expect("generation");
-        let e = s.write(|t| t.put(&rec("/b", vec![], key())));
-        assert!(matches!(e, Err(StoreError::Unique { .. })));
-        assert_eq!(s.get("/b").expect("get"), None);
-        assert_eq!(s.generation().expect("generation"), g);
-        // The holder may rewrite itself, and frees the value when deleted.
-        s.write(|t| t.put(&rec("/A", vec![], key())))
-            .expect("rewrite");
-        s.write(|t| t.delete("/a")).expect("delete");
-        s.write(|t| t.put(&rec("/b", vec![], key())))
-            .expect("now free");
-        assert_eq!(
-            s.unique("serviceKey", "k1").expect("unique"),
-            Some("/b".into())
-        );
-    }
-
-    #[test]
-    fn operations_past_their_time_are_removed_as_new_ones_arrive() {
-        let mut s = Store::open_in_memory().expect("store");
-        let old = Operation::succeeded("s", None, None);
-        s.put_operation(&old).expect("put");
-        let long_ago = unix_now() - OPERATION_TTL.as_secs() as i64 - 60;
-        s.conn
-            .execute("UPDATE operations SET created = ?1", params![long_ago])
-            .expect("age it");
-        let new = Operation::succeeded("s", None, None);
-        s.put_operation(&new).expect("put");
-        assert_eq!(s.operation(&old.id).expect("read"), None);
-        assert_eq!(s.operation(&new.id).expect("read"), Some(new));
-    }
-
-    #[test]
-    fn the_change_log_names_what_each_generation_touched() {
-        let mut s = Store::open_in_memory().expect("store");
-        s.write(|t| -> Result<()> {
-            t.put(&rec("/a", vec![], vec![]))?;
-            t.touch("/A");
-            Ok(())
-        })
-        .expect("write");
-        let g = s.generation().expect("generation");
-        assert_eq!(
-            s.changes_since(0).expect("changes"),
-            Some(vec![(g, "/a".to_owned())])
-        );
-        assert_eq!(s.changes_since(g).expect("changes"), Some(vec![]));
-    }
-}
+mod contract;

@@ -18,6 +18,22 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+/// A service on the backend `CAUSEWAY_TEST_STORE` names: `postgres` (a fresh schema on the
+/// server `CAUSEWAY_TEST_POSTGRES` names; scripts/test starts one and runs the suites that
+/// use this a second time so) or, by default, SQLite in memory.
+pub fn test_service(catalog: Catalog) -> Service {
+    if std::env::var("CAUSEWAY_TEST_STORE").as_deref() == Ok("postgres") {
+        let url = std::env::var("CAUSEWAY_TEST_POSTGRES")
+            .expect("CAUSEWAY_TEST_STORE=postgres needs CAUSEWAY_TEST_POSTGRES");
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let pool = control::store::postgres::Pool::connect(&url, Some(&schema))
+            .expect("a PostgreSQL store");
+        Service::open_postgres(pool, catalog, control::inventory::Inventory::default())
+    } else {
+        Service::new(Store::open_in_memory().expect("store"), catalog)
+    }
+}
+
 /// What azure-mgmt-network 33.x sends.
 pub const API: &str = "2026-03-01";
 pub const SUB_A: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
@@ -50,7 +66,7 @@ impl Env {
     }
 
     pub fn with(catalog: Catalog, page_size: usize) -> Env {
-        let mut service = Service::new(Store::open_in_memory().expect("store"), catalog);
+        let mut service = test_service(catalog);
         service.page_size = page_size;
         let service = Arc::new(service);
         let tok = |p: Principal| {
