@@ -55,6 +55,9 @@ fn main() -> anyhow::Result<()> {
         let settings = PeerSettings {
             name: p.name.clone(),
             address: IpAddr::V4(address),
+            local_address: None,
+            md5_key: None,
+            shutdown: false,
             session: SessionConfig {
                 local_as: topo.target_as,
                 router_id: topo.sender_side,
@@ -63,6 +66,7 @@ fn main() -> anyhow::Result<()> {
                 connect_retry: Duration::from_secs(10),
                 passive: true,
                 families: vec![Family::Ipv4Unicast],
+                error_wait: None,
             },
             max_prefixes: [None, None],
             prepend: 0,

@@ -169,6 +169,9 @@ fn peer_settings(name: &str, remote_as: u32, address: Ipv4Addr) -> PeerSettings 
     PeerSettings {
         name: name.to_string(),
         address: IpAddr::V4(address),
+        local_address: None,
+        md5_key: None,
+        shutdown: false,
         session: SessionConfig {
             local_as: LOCAL_AS,
             router_id: Ipv4Addr::new(10, 0, 0, 1),
@@ -177,6 +180,7 @@ fn peer_settings(name: &str, remote_as: u32, address: Ipv4Addr) -> PeerSettings 
             connect_retry: Duration::from_secs(10),
             passive: false,
             families: vec![Family::Ipv4Unicast],
+            error_wait: None,
         },
         max_prefixes: [None, None],
         prepend: 0,

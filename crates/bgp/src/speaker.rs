@@ -22,6 +22,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::fsm::{
     Action, Direction, Event, LastError, Negotiated, Session, SessionConfig, State, Timer,
 };
+use crate::reconfigure::{self, InPlace, PeerChange};
 use crate::rib::{BestChange, HashMap, Path, PathAttrs, PeerIdx, PeerRank, Rib};
 use crate::wire::{
     self, Attributes, Context, ErrorAction, Family, MAX_MESSAGE_LEN, Message, MessageType, MpReach,
@@ -32,11 +33,39 @@ use crate::wire::{
 /// (FRR's stalepath-time default).
 pub const STALE_PATH_TIME: Duration = Duration::from_secs(360);
 
+/// The RFC 9003 shutdown communication of a peer configured administratively down.
+pub const DISABLED_MESSAGE: &str = "peering disabled";
+
+/// A TCP MD5 key (RFC 2385). Its `Debug` never shows it, so settings can be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Md5Key(String);
+
+impl Md5Key {
+    pub fn new(key: impl Into<String>) -> Md5Key {
+        Md5Key(key.into())
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Md5Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Md5Key(<redacted>)")
+    }
+}
+
 /// A peer as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerSettings {
     pub name: String,
     pub address: IpAddr,
+    /// Our address toward the peer (the driver binds it before connecting).
+    pub local_address: Option<IpAddr>,
+    /// The TCP MD5 key of the session (the driver sets it on its sockets).
+    pub md5_key: Option<Md5Key>,
+    /// Administratively down: Cease / Administrative Shutdown with [`DISABLED_MESSAGE`].
+    pub shutdown: bool,
     pub session: SessionConfig,
     /// Maximum accepted prefixes per family (indexed by [`family_index`]).
     pub max_prefixes: [Option<u32>; 2],
@@ -374,7 +403,12 @@ impl Speaker {
             restarting: false,
             graceful_families: Vec::new(),
         }));
-        let out = self.handle(idx, Event::Start);
+        let start = !self.peer(idx).is_some_and(|p| p.settings.shutdown);
+        let out = if start {
+            self.handle(idx, Event::Start)
+        } else {
+            Vec::new()
+        };
         (idx, out)
     }
 
@@ -397,6 +431,12 @@ impl Speaker {
         out
     }
 
+    /// Ends a peer's session with `notification` and holds it down (ManualStop), e.g. when
+    /// its routing domain is about to start again elsewhere.
+    pub fn stop_peer(&mut self, idx: PeerIdx, notification: Notification) -> Vec<Output> {
+        self.handle(idx, Event::Stop(notification))
+    }
+
     /// Administrative shutdown (RFC 9003 communication) or start of one peer.
     pub fn set_admin_down(&mut self, idx: PeerIdx, down: bool, why: &str) -> Vec<Output> {
         if down {
@@ -408,33 +448,62 @@ impl Speaker {
         }
     }
 
-    /// Applies new settings to a peer, classifying the change: prepend and prefix limits
-    /// change in place (the peer's routes are re-sent or re-checked); anything touching the
-    /// session resets it with Cease / Other Configuration Change.
+    /// Applies new settings to a peer as [`reconfigure::classify`] decides: in place (the
+    /// peer's routes re-sent or its limits re-checked, the next attempt shaped by new
+    /// timers), a reset with Cease / Other Configuration Change that starts again at once, or
+    /// an administrative shutdown or start. Any change ends an idle-hold backoff: what made
+    /// the session fail may be what was fixed.
     pub fn update_peer(&mut self, idx: PeerIdx, settings: PeerSettings) -> Vec<Output> {
-        let Some(peer) = self.peer_mut(idx) else {
-            return Vec::new();
-        };
-        let old = std::mem::replace(&mut peer.settings, settings.clone());
         let mut out = Vec::new();
-        if old.session != settings.session
-            || old.address != settings.address
-            || old.weight != settings.weight
-            || old.export != settings.export
-        {
-            peer.session.set_config(settings.session.clone());
-            let n = Notification::new(error_code::CEASE, cease_subcode::OTHER_CONFIGURATION_CHANGE);
-            let actions = peer.session.reset(n);
-            self.apply_actions(idx, actions, &mut out);
+        let Some(peer) = self.peer_mut(idx) else {
             return out;
-        }
-        if old.prepend != settings.prepend {
-            self.dumps.push((idx, None, true));
-        }
-        if old.max_prefixes != settings.max_prefixes {
-            self.check_limits(idx, &mut out);
-        }
+        };
+        let change = reconfigure::classify(Some(&peer.settings), Some(&settings));
+        peer.settings = settings;
+        peer.session.set_config(peer.settings.session.clone());
+        let actions = match change {
+            PeerChange::Unchanged | PeerChange::Add | PeerChange::Remove => return out,
+            PeerChange::Reset => peer.session.restart(Notification::new(
+                error_code::CEASE,
+                cease_subcode::OTHER_CONFIGURATION_CHANGE,
+            )),
+            PeerChange::Shutdown => {
+                peer.session
+                    .handle(Event::Stop(Notification::cease_with_communication(
+                        cease_subcode::ADMINISTRATIVE_SHUTDOWN,
+                        DISABLED_MESSAGE,
+                    )))
+            }
+            PeerChange::Start => peer.session.handle(Event::Start),
+            PeerChange::InPlace(InPlace {
+                resend,
+                limits,
+                next_connection: _,
+            }) => {
+                let actions = peer.session.end_backoff();
+                if resend {
+                    self.dumps.push((idx, None, true));
+                }
+                if limits {
+                    self.check_limits(idx, &mut out);
+                }
+                actions
+            }
+        };
+        self.apply_actions(idx, actions, &mut out);
         out
+    }
+
+    /// Changes the domain's own AS and router id. Every peer's session depends on them: the
+    /// caller follows with [`Speaker::update_peer`] for each (a reset, by [`reconfigure`]).
+    pub fn set_identity(&mut self, local_as: u32, router_id: Ipv4Addr) {
+        self.local_as = local_as;
+        self.router_id = router_id;
+    }
+
+    /// The settings a peer runs with.
+    pub fn peer_settings(&self, idx: PeerIdx) -> Option<&PeerSettings> {
+        Some(&self.peer(idx)?.settings)
     }
 
     /// Replaces the prefixes this domain originates.

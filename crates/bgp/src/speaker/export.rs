@@ -600,6 +600,9 @@ mod tests {
         PeerSettings {
             name: format!("AS{asn}"),
             address: IpAddr::V4(address),
+            local_address: None,
+            md5_key: None,
+            shutdown: false,
             session: SessionConfig {
                 local_as: LOCAL_AS,
                 router_id: Ipv4Addr::new(10, 255, 0, 1),
@@ -608,6 +611,7 @@ mod tests {
                 connect_retry: Duration::from_secs(10),
                 passive: false,
                 families: vec![Family::Ipv4Unicast],
+                error_wait: None,
             },
             max_prefixes: [None, None],
             prepend,

@@ -7,6 +7,7 @@ use std::net::Ipv6Addr;
 
 use ipnet::{Ipv4Net, Ipv6Net};
 
+use crate::fsm::ErrorWait;
 use crate::wire::{AsPath, AsSegment, Capability, Open, RouteRefresh, frame};
 
 const LOCAL_AS: u32 = 12076;
@@ -31,6 +32,9 @@ fn settings(name: &str, remote_as: u32, address: IpAddr) -> PeerSettings {
     PeerSettings {
         name: name.to_owned(),
         address,
+        local_address: None,
+        md5_key: None,
+        shutdown: false,
         session: SessionConfig {
             local_as: LOCAL_AS,
             router_id: ROUTER_ID,
@@ -39,6 +43,7 @@ fn settings(name: &str, remote_as: u32, address: IpAddr) -> PeerSettings {
             connect_retry: Duration::from_secs(10),
             passive: false,
             families: vec![Family::Ipv4Unicast, Family::Ipv6Unicast],
+            error_wait: None,
         },
         max_prefixes: [None, None],
         prepend: 0,
@@ -111,8 +116,13 @@ impl Net {
     }
 
     fn add_b(&mut self) -> PeerIdx {
+        self.add_b_with(settings_b())
+    }
+
+    /// B (AS 65002, sending its OPEN as such) configured with `settings`.
+    fn add_b_with(&mut self, settings: PeerSettings) -> PeerIdx {
         self.add(
-            settings_b(),
+            settings,
             B_LOCAL.into(),
             peer_open(B_AS, Ipv4Addr::new(198, 51, 100, 1), false),
         )
@@ -605,6 +615,139 @@ fn changing_the_session_settings_resets_it_with_other_configuration_change() {
         out.iter()
             .any(|o| matches!(o, Output::PeerDown(i, _) if *i == b))
     );
+}
+
+#[test]
+fn a_new_md5_key_or_local_address_resets_the_session_with_other_configuration_change() {
+    for change in [
+        (|s: &mut PeerSettings| s.md5_key = Some(Md5Key::new("new-key"))) as fn(&mut PeerSettings),
+        |s: &mut PeerSettings| s.local_address = Some(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 253))),
+    ] {
+        let (mut net, _, b) = a_and_b();
+        let mut new = settings_b();
+        change(&mut new);
+        let out = net.sp.update_peer(b, new);
+        let n = notification_to(&out, b).expect("a NOTIFICATION");
+        assert_eq!(
+            (n.code, n.subcode),
+            (error_code::CEASE, cease_subcode::OTHER_CONFIGURATION_CHANGE),
+            "not Administrative Shutdown: the peer is not being shut down"
+        );
+        // It tries again at once with the new settings, no backoff.
+        assert!(out.contains(&Output::Connect(b)), "{out:?}");
+        assert!(
+            !out.iter()
+                .any(|o| matches!(o, Output::ArmTimer(_, Timer::IdleHold, _))),
+            "{out:?}"
+        );
+    }
+}
+
+/// B's OPEN comes from AS `peer_as`, which is not the one configured, `times` times in a
+/// row; leaves B Idle in its backoff and returns the idle hold time it last asked for.
+fn fail_with_bad_peer_as(net: &mut Net, b: PeerIdx, times: usize, peer_as: u32) -> Duration {
+    let mut hold = Duration::ZERO;
+    for i in 0..times {
+        if i > 0 {
+            net.event(b, Event::TimerExpired(Timer::IdleHold));
+        }
+        net.event(
+            b,
+            Event::TcpConnected {
+                direction: OUT,
+                local_addr: B_LOCAL.into(),
+            },
+        );
+        let open = peer_open(peer_as, Ipv4Addr::new(198, 51, 100, 1), false);
+        let out = net.event(b, Event::MessageReceived(OUT, open));
+        let n = notification_to(&out, b).expect("a NOTIFICATION");
+        assert_eq!(
+            (n.code, n.subcode),
+            (
+                error_code::OPEN_MESSAGE,
+                crate::wire::open_subcode::BAD_PEER_AS
+            )
+        );
+        hold = out
+            .iter()
+            .find_map(|o| match o {
+                Output::ArmTimer(i, Timer::IdleHold, d) if *i == b => Some(*d),
+                _ => None,
+            })
+            .expect("idle hold armed");
+    }
+    assert_eq!(net.state(b), State::Idle);
+    hold
+}
+
+#[test]
+fn fixing_a_wrong_peer_as_ends_the_backoff_and_connects_at_once() {
+    let mut net = Net::new();
+    let error_wait = Some(ErrorWait {
+        min: Duration::from_secs(30),
+        max: Duration::from_secs(600),
+    });
+    let mut wrong = settings_b();
+    wrong.session.remote_as = 65099;
+    wrong.session.error_wait = error_wait;
+    // The peer really is AS 65002 (B_AS): every attempt fails, the backoff grows.
+    let b = net.add_b_with(wrong);
+    let hold = fail_with_bad_peer_as(&mut net, b, 3, B_AS);
+    assert_eq!(hold, Duration::from_secs(120), "30 s doubled twice");
+
+    let mut fixed = settings_b();
+    fixed.session.error_wait = error_wait;
+    let out = net.sp.update_peer(b, fixed);
+    assert!(
+        out.contains(&Output::CancelTimer(b, Timer::IdleHold)),
+        "{out:?}"
+    );
+    assert!(
+        out.contains(&Output::Connect(b)),
+        "connects without waiting: {out:?}"
+    );
+    net.up(b);
+    assert_eq!(net.state(b), State::Established);
+}
+
+#[test]
+fn any_in_place_change_also_ends_the_backoff() {
+    let mut net = Net::new();
+    let b = net.add_b();
+    fail_with_bad_peer_as(&mut net, b, 2, 65099);
+    let mut new = settings_b();
+    new.prepend = 1;
+    let out = net.sp.update_peer(b, new);
+    assert!(out.contains(&Output::Connect(b)), "{out:?}");
+    assert!(
+        notification_to(&out, b).is_none(),
+        "nothing to reset: {out:?}"
+    );
+}
+
+#[test]
+fn a_peer_configured_down_is_shut_down_with_a_communication_and_comes_back_when_enabled() {
+    let (mut net, _, b) = a_and_b();
+    let mut down = settings_b();
+    down.shutdown = true;
+    let out = net.sp.update_peer(b, down.clone());
+    let n = notification_to(&out, b).expect("a NOTIFICATION");
+    assert_eq!(
+        (n.code, n.subcode),
+        (error_code::CEASE, cease_subcode::ADMINISTRATIVE_SHUTDOWN)
+    );
+    assert_eq!(
+        n.shutdown_communication().as_deref(),
+        Some(DISABLED_MESSAGE)
+    );
+    assert_eq!(net.state(b), State::Idle);
+    let out = net.sp.update_peer(b, settings_b());
+    assert!(out.contains(&Output::Connect(b)), "{out:?}");
+    // A peer added already down never connects.
+    let mut c = settings("C", C_AS, C_ADDR.into());
+    c.shutdown = true;
+    let (c, out) = net.sp.add_peer(c);
+    assert!(!out.contains(&Output::Connect(c)), "{out:?}");
 }
 
 #[test]
