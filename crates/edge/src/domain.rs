@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bgp::speaker::{Export, Output, PeerSettings};
+use bgp::speaker::{Export, Input, Output, PeerSettings};
 use bgp::{Direction, Event, PeerIdx, SessionConfig, Speaker, Timer};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -264,13 +264,14 @@ impl Domain {
                 }
             }
             self.contained(|d| {
-                d.program_fib();
+                // The flush's FIB changes go to the writer before any startup reconcile, so
+                // that what the sessions re-announced is never taken for stale.
+                let out = d.speaker.handle(Input::Flush);
+                d.execute(out);
                 if !d.fib_synced && d.fib.is_some() && d.speaker.initial_tables_complete() {
                     // Every session re-announced its table: what is left is stale.
                     d.fib_sync();
                 }
-                let out = d.speaker.flush();
-                d.execute(out);
             });
         }
     }
@@ -295,17 +296,25 @@ impl Domain {
         let ids: Vec<PeerIdx> = self.speaker.peers().map(|(i, _)| i).collect();
         self.contained(|d| {
             for idx in ids {
-                let out = match &why {
-                    Stop::Deconfigured => d.speaker.remove_peer(idx),
-                    Stop::Reconfigured => d.speaker.stop_peer(
+                use bgp::wire::{Notification, cease_subcode, error_code};
+                let input = match &why {
+                    Stop::Deconfigured => Input::RemovePeer(idx),
+                    Stop::Reconfigured => Input::StopPeer(
                         idx,
-                        bgp::wire::Notification::new(
-                            bgp::wire::error_code::CEASE,
-                            bgp::wire::cease_subcode::OTHER_CONFIGURATION_CHANGE,
+                        Notification::new(
+                            error_code::CEASE,
+                            cease_subcode::OTHER_CONFIGURATION_CHANGE,
                         ),
                     ),
-                    Stop::Shutdown(message) => d.speaker.set_admin_down(idx, true, message),
+                    Stop::Shutdown(message) => Input::StopPeer(
+                        idx,
+                        Notification::cease_with_communication(
+                            cease_subcode::ADMINISTRATIVE_SHUTDOWN,
+                            message,
+                        ),
+                    ),
                 };
+                let out = d.speaker.handle(input);
                 d.execute(out);
             }
         });
@@ -351,7 +360,9 @@ impl Domain {
                     Ok(stream) => self.adopt(peer, Direction::Outgoing, stream),
                     Err(e) => {
                         tracing::debug!(peer = ?self.speaker.peer_name(peer), "connect failed: {e}");
-                        let out = self.speaker.handle(peer, Event::TcpConnectFailed);
+                        let out = self
+                            .speaker
+                            .handle(Input::Event(peer, Event::TcpConnectFailed));
                         self.execute(out);
                     }
                 }
@@ -372,7 +383,9 @@ impl Domain {
                     .is_some_and(|(g, _)| *g == generation)
                 {
                     self.timers.remove(&(peer, timer));
-                    let out = self.speaker.handle(peer, Event::TimerExpired(timer));
+                    let out = self
+                        .speaker
+                        .handle(Input::Event(peer, Event::TimerExpired(timer)));
                     self.execute(out);
                 }
             }
@@ -422,7 +435,9 @@ impl Domain {
             Err(e) => {
                 tracing::warn!("cannot start connection: {e}");
                 if direction == Direction::Outgoing {
-                    let out = self.speaker.handle(idx, Event::TcpConnectFailed);
+                    let out = self
+                        .speaker
+                        .handle(Input::Event(idx, Event::TcpConnectFailed));
                     self.execute(out);
                 }
                 return;
@@ -433,13 +448,13 @@ impl Domain {
         if let Some(old) = rt.conns[direction as usize].replace(handle) {
             old.close();
         }
-        let out = self.speaker.handle(
+        let out = self.speaker.handle(Input::Event(
             idx,
             Event::TcpConnected {
                 direction,
                 local_addr,
             },
-        );
+        ));
         self.execute(out);
     }
 
@@ -474,7 +489,7 @@ impl Domain {
                     }
                     let out = self
                         .speaker
-                        .handle(idx, Event::MessageReceived(direction, m));
+                        .handle(Input::Event(idx, Event::MessageReceived(direction, m)));
                     self.execute(out);
                 }
                 return;
@@ -491,7 +506,7 @@ impl Domain {
                 Event::TcpClosed(direction)
             }
         };
-        let out = self.speaker.handle(idx, event);
+        let out = self.speaker.handle(Input::Event(idx, event));
         self.execute(out);
     }
 
@@ -535,6 +550,8 @@ impl Domain {
                         h.abort();
                     }
                 }
+                Output::PeerAdded(_) => {}
+                Output::Fib(changes) => self.program_fib(changes),
                 Output::PeerUp(idx) => {
                     tracing::info!(domain = %self.config.name, peer = ?self.speaker.peer_name(idx), "session established");
                     self.peers.entry(idx).or_default().up_since = Some(Instant::now());
@@ -551,14 +568,10 @@ impl Domain {
 
     /// Hands the speaker's FIB changes to the namespace's writer; static routes win over
     /// learned ones for the same prefix.
-    fn program_fib(&mut self) {
+    fn program_fib(&mut self, changes: Vec<bgp::speaker::FibChange>) {
         let Some(fib) = &self.fib else {
             return;
         };
-        let changes = self.speaker.take_fib_changes();
-        if changes.is_empty() {
-            return;
-        }
         let routes: Vec<FibRoute> = changes
             .into_iter()
             .filter_map(|c| {
@@ -668,7 +681,10 @@ impl Domain {
             config.local_as.unwrap_or(self.edge_identity.0),
             config.router_id.unwrap_or(self.edge_identity.1),
         );
-        self.speaker.set_identity(local_as, router_id);
+        self.speaker.handle(Input::SetIdentity {
+            local_as,
+            router_id,
+        });
         let existing: Vec<(PeerIdx, String)> = self
             .speaker
             .peers()
@@ -676,7 +692,7 @@ impl Domain {
             .collect();
         for (idx, name) in &existing {
             if !config.peers.iter().any(|p| &p.name == name) {
-                let out = self.speaker.remove_peer(*idx);
+                let out = self.speaker.handle(Input::RemovePeer(*idx));
                 self.execute(out);
                 if let Some(rt) = self.peers.remove(idx) {
                     for c in rt.conns.into_iter().flatten() {
@@ -695,21 +711,21 @@ impl Domain {
                     if change != bgp::reconfigure::PeerChange::Unchanged {
                         tracing::info!(domain = %config.name, peer = %p.name, ?change, "peer reconfigured");
                     }
-                    self.speaker.update_peer(idx, wanted)
+                    self.speaker.handle(Input::UpdatePeer(idx, wanted))
                 }
-                None => self.speaker.add_peer(wanted).1,
+                None => self.speaker.handle(Input::AddPeer(wanted)),
             };
             self.execute(out);
         }
-        self.speaker.set_originated(config.originate.clone());
+        self.speaker
+            .handle(Input::SetOriginated(config.originate.clone()));
         self.sync_bfd(&config);
         let old_routes = std::mem::replace(&mut self.config, config).routes;
         if old_routes != self.config.routes || !self.fib_static_done {
             self.fib_static_done = true;
             self.program_static(&old_routes);
         }
-        self.program_fib();
-        let out = self.speaker.flush();
+        let out = self.speaker.handle(Input::Flush);
         self.execute(out);
     }
 
@@ -804,10 +820,10 @@ impl Domain {
             && status.remote_state != bfd::State::AdminDown;
         if path_failed {
             tracing::info!(domain = %self.config.name, peer = %address, "BFD down: ending the BGP session");
-            let out = self.speaker.handle(idx, Event::BfdDown);
+            let out = self.speaker.handle(Input::Event(idx, Event::BfdDown));
             self.execute(out);
         } else if !was_up && status.state == bfd::State::Up {
-            let out = self.speaker.handle(idx, Event::BfdUp);
+            let out = self.speaker.handle(Input::Event(idx, Event::BfdUp));
             self.execute(out);
         }
     }

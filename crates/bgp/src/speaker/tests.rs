@@ -28,6 +28,11 @@ const GR_RESTART_TIME: u16 = 120;
 
 // ===== helpers: configuration and sessions =====
 
+/// Cease / Administrative Shutdown with an RFC 9003 communication.
+fn shutdown(why: &str) -> Notification {
+    Notification::cease_with_communication(cease_subcode::ADMINISTRATIVE_SHUTDOWN, why)
+}
+
 fn settings(name: &str, remote_as: u32, address: IpAddr) -> PeerSettings {
     PeerSettings {
         name: name.to_owned(),
@@ -136,17 +141,17 @@ impl Net {
             .find(|(i, _, _)| *i == idx)
             .cloned()
             .expect("a peer added to this net");
-        let mut out = self.sp.handle(
+        let mut out = self.sp.event(
             idx,
             Event::TcpConnected {
                 direction: OUT,
                 local_addr: local,
             },
         );
-        out.extend(self.sp.handle(idx, Event::MessageReceived(OUT, open)));
+        out.extend(self.sp.event(idx, Event::MessageReceived(OUT, open)));
         out.extend(
             self.sp
-                .handle(idx, Event::MessageReceived(OUT, Message::Keepalive)),
+                .event(idx, Event::MessageReceived(OUT, Message::Keepalive)),
         );
         assert!(out.contains(&Output::PeerUp(idx)), "{idx:?} is up: {out:?}");
         out.extend(self.sp.flush());
@@ -155,13 +160,13 @@ impl Net {
 
     /// Delivers a message from a peer and flushes.
     fn from(&mut self, idx: PeerIdx, message: Message) -> Vec<Output> {
-        let mut out = self.sp.handle(idx, Event::MessageReceived(OUT, message));
+        let mut out = self.sp.event(idx, Event::MessageReceived(OUT, message));
         out.extend(self.sp.flush());
         out
     }
 
     fn event(&mut self, idx: PeerIdx, event: Event) -> Vec<Output> {
-        let mut out = self.sp.handle(idx, event);
+        let mut out = self.sp.event(idx, event);
         out.extend(self.sp.flush());
         out
     }
@@ -927,7 +932,7 @@ fn thousands_of_prefixes_are_packed_into_full_size_updates_each_sent_once() {
     // A sends them in a few UPDATEs, as it would have to.
     let mut out = Vec::new();
     for chunk in prefixes.chunks(900) {
-        out.extend(net.sp.handle(
+        out.extend(net.sp.event(
             a,
             Event::MessageReceived(
                 OUT,
@@ -1028,7 +1033,7 @@ fn removing_a_peer_sends_peer_deconfigured_and_withdraws_its_routes() {
 fn an_administrative_shutdown_tells_the_peer_why_and_withdraws_its_routes() {
     let (mut net, a, b) = a_and_b();
     net.from(a, announce(&["10.1.0.0/24"], &[A_AS]));
-    let mut out = net.sp.set_admin_down(a, true, "maintenance CHG0042");
+    let mut out = net.sp.stop_peer(a, shutdown("maintenance CHG0042"));
     out.extend(net.sp.flush());
     let n = notification_to(&out, a).expect("a NOTIFICATION to A");
     assert_eq!(
@@ -1042,7 +1047,7 @@ fn an_administrative_shutdown_tells_the_peer_why_and_withdraws_its_routes() {
     assert_eq!(withdrawn_v4(&out, b), [v4("10.1.0.0/24")]);
     assert_eq!(net.state(a), State::Idle);
 
-    let out = net.sp.set_admin_down(a, false, "");
+    let out = net.sp.event(a, Event::Start);
     assert!(out.contains(&Output::Connect(a)));
 }
 
@@ -1208,7 +1213,7 @@ fn routes_go_out_on_the_connection_that_won_the_collision() {
     let b = net.add_b();
     let open = peer_open(B_AS, Ipv4Addr::new(198, 51, 100, 1), false);
     for direction in [Direction::Outgoing, Direction::Incoming] {
-        net.sp.handle(
+        net.sp.event(
             b,
             Event::TcpConnected {
                 direction,
@@ -1218,9 +1223,9 @@ fn routes_go_out_on_the_connection_that_won_the_collision() {
     }
     let out = net
         .sp
-        .handle(b, Event::MessageReceived(Direction::Incoming, open));
+        .event(b, Event::MessageReceived(Direction::Incoming, open));
     assert!(out.contains(&Output::Close(b, Direction::Outgoing)));
-    let mut out = net.sp.handle(
+    let mut out = net.sp.event(
         b,
         Event::MessageReceived(Direction::Incoming, Message::Keepalive),
     );
@@ -1371,7 +1376,7 @@ fn routes_whose_attributes_differ_only_in_what_export_rewrites_share_one_update(
         nlri: vec![v4("10.1.1.0/24")],
         ..Update::default()
     });
-    net.sp.handle(a, Event::MessageReceived(OUT, other_med));
+    net.sp.event(a, Event::MessageReceived(OUT, other_med));
     let out = net.event(
         b,
         Event::MessageReceived(
@@ -1396,13 +1401,13 @@ fn a_route_announced_and_withdrawn_within_one_burst_is_never_sent_and_its_attrib
     let (mut net, a, b) = a_and_b();
     let baseline = net.sp.rib().pool.len();
     // Both UPDATEs are handled before the driver flushes, as when they arrive together.
-    let mut out = net.sp.handle(
+    let mut out = net.sp.event(
         a,
         Event::MessageReceived(OUT, announce(&["10.9.0.0/24"], &[A_AS])),
     );
     out.extend(
         net.sp
-            .handle(a, Event::MessageReceived(OUT, withdraw(&["10.9.0.0/24"]))),
+            .event(a, Event::MessageReceived(OUT, withdraw(&["10.9.0.0/24"]))),
     );
     out.extend(net.sp.flush());
     assert!(
@@ -1623,7 +1628,7 @@ fn the_initial_tables_are_complete_once_every_live_peer_sent_end_of_rib() {
     // administratively does not.
     net.event(b, Event::TcpClosed(OUT));
     assert!(!net.sp.initial_tables_complete());
-    let out = net.sp.set_admin_down(b, true, "maintenance");
+    let out = net.sp.stop_peer(b, shutdown("maintenance"));
     drop(out);
     assert!(net.sp.initial_tables_complete());
 }
