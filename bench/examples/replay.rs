@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bench::plan::{self, Scenario, Sizes};
-use bgp::speaker::{Output, PeerSettings};
+use bgp::speaker::{Input, Output, PeerSettings};
 use bgp::wire::{Capability, Context, Family, Message, Open};
 use bgp::{Direction, Event, PeerIdx, SessionConfig, Speaker};
 
@@ -55,6 +55,9 @@ fn main() -> anyhow::Result<()> {
         let settings = PeerSettings {
             name: p.name.clone(),
             address: IpAddr::V4(address),
+            local_address: None,
+            md5_key: None,
+            shutdown: false,
             session: SessionConfig {
                 local_as: topo.target_as,
                 router_id: topo.sender_side,
@@ -63,17 +66,18 @@ fn main() -> anyhow::Result<()> {
                 connect_retry: Duration::from_secs(10),
                 passive: true,
                 families: vec![Family::Ipv4Unicast],
+                error_wait: None,
             },
             max_prefixes: [None, None],
             prepend: 0,
             weight: 0,
             export: Default::default(),
         };
-        let (i, _) = sp.add_peer(settings);
+        let i = add_peer(&mut sp, settings);
         bring_up(&mut sp, i, p.asn, address, local);
         idx.push((i, p.monitor));
     }
-    sp.flush();
+    sp.handle(Input::Flush);
     let cx = Context::default();
     let mut streams: Vec<Vec<Message>> = plan
         .senders
@@ -143,31 +147,34 @@ fn replay(
         for (s, stream) in streams.iter_mut().enumerate() {
             let Some(m) = stream.pop() else { continue };
             any = true;
-            let out = sp.handle(idx[s].0, Event::MessageReceived(Direction::Incoming, m));
+            let out = sp.handle(Input::Event(
+                idx[s].0,
+                Event::MessageReceived(Direction::Incoming, m),
+            ));
             count(out, &mut sent);
             since_flush += 1;
             if since_flush >= flush_every {
                 since_flush = 0;
-                count(sp.flush(), &mut sent);
+                count(sp.handle(Input::Flush), &mut sent);
             }
         }
         if !any {
             break;
         }
     }
-    count(sp.flush(), &mut sent);
+    count(sp.handle(Input::Flush), &mut sent);
     sent
 }
 
 fn bring_up(sp: &mut Speaker, idx: PeerIdx, asn: u32, id: Ipv4Addr, local: Ipv4Addr) {
     let dir = Direction::Incoming;
-    sp.handle(
+    sp.handle(Input::Event(
         idx,
         Event::TcpConnected {
             direction: dir,
             local_addr: IpAddr::V4(local),
         },
-    );
+    ));
     let open = Message::Open(Open {
         version: 4,
         my_as: u16::try_from(asn).unwrap_or(bgp::wire::AS_TRANS),
@@ -178,7 +185,21 @@ fn bring_up(sp: &mut Speaker, idx: PeerIdx, asn: u32, id: Ipv4Addr, local: Ipv4A
             Capability::FourOctetAs(asn),
         ],
     });
-    sp.handle(idx, Event::MessageReceived(dir, open));
-    let out = sp.handle(idx, Event::MessageReceived(dir, Message::Keepalive));
+    sp.handle(Input::Event(idx, Event::MessageReceived(dir, open)));
+    let out = sp.handle(Input::Event(
+        idx,
+        Event::MessageReceived(dir, Message::Keepalive),
+    ));
     assert!(out.contains(&Output::PeerUp(idx)), "{out:?}");
+}
+
+/// Adds a peer through the core's one entry point and returns its index.
+fn add_peer(sp: &mut Speaker, settings: PeerSettings) -> PeerIdx {
+    sp.handle(Input::AddPeer(settings))
+        .into_iter()
+        .find_map(|o| match o {
+            Output::PeerAdded(idx) => Some(idx),
+            _ => None,
+        })
+        .expect("invariant: AddPeer reports the new index")
 }

@@ -56,6 +56,10 @@ pub struct EdgeDesired {
     /// BFD timers of the private peering sessions.
     #[serde(default)]
     pub bfd: BfdTimers,
+    /// The idle-hold backoff of the customer sessions after errors; `None`: the edge's
+    /// default (connect retry doubling up to 120 s).
+    #[serde(default)]
+    pub error_wait: Option<ErrorWait>,
     /// This edge's VXLAN tunnel endpoint on the fabric underlay, if it has one.
     #[serde(default)]
     pub fabric_endpoint: Option<FabricEndpoint>,
@@ -79,6 +83,14 @@ pub struct BfdTimers {
 }
 
 /// 300 ms × 3, as on Azure's side.
+/// The idle-hold backoff after a session error, in seconds: `min` after the first error,
+/// doubled after each further one, at most `max` (BIRD's `error wait time MIN, MAX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorWait {
+    pub min: u32,
+    pub max: u32,
+}
+
 impl Default for BfdTimers {
     fn default() -> Self {
         BfdTimers {
@@ -353,6 +365,7 @@ mod tests {
             }],
             gateways: Vec::new(),
             bfd: BfdTimers::default(),
+            error_wait: Some(ErrorWait { min: 1, max: 30 }),
             fabric_endpoint: None,
         };
         let json = serde_json::to_string(&d).expect("serialize");

@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use bgp::rib::{PathAttrs, PeerIdx, PeerRank, Rib};
-use bgp::speaker::{Output, PeerSettings, Speaker};
+use bgp::speaker::{Input, Output, PeerSettings, Speaker};
 use bgp::wire::{
     AsPath, AsSegment, Attributes, Capability, Context, Family, Message, NextHop, Open, Origin,
     Prefix, Update,
@@ -169,6 +169,9 @@ fn peer_settings(name: &str, remote_as: u32, address: Ipv4Addr) -> PeerSettings 
     PeerSettings {
         name: name.to_string(),
         address: IpAddr::V4(address),
+        local_address: None,
+        md5_key: None,
+        shutdown: false,
         session: SessionConfig {
             local_as: LOCAL_AS,
             router_id: Ipv4Addr::new(10, 0, 0, 1),
@@ -177,6 +180,7 @@ fn peer_settings(name: &str, remote_as: u32, address: Ipv4Addr) -> PeerSettings 
             connect_retry: Duration::from_secs(10),
             passive: false,
             families: vec![Family::Ipv4Unicast],
+            error_wait: None,
         },
         max_prefixes: [None, None],
         prepend: 0,
@@ -187,13 +191,13 @@ fn peer_settings(name: &str, remote_as: u32, address: Ipv4Addr) -> PeerSettings 
 
 fn bring_up(sp: &mut Speaker, idx: PeerIdx, asn: u32, id: Ipv4Addr, local: Ipv4Addr) {
     let dir = Direction::Outgoing;
-    sp.handle(
+    sp.handle(Input::Event(
         idx,
         Event::TcpConnected {
             direction: dir,
             local_addr: IpAddr::V4(local),
         },
-    );
+    ));
     let open = Message::Open(Open {
         version: 4,
         my_as: u16::try_from(asn).unwrap_or(bgp::wire::AS_TRANS),
@@ -204,10 +208,13 @@ fn bring_up(sp: &mut Speaker, idx: PeerIdx, asn: u32, id: Ipv4Addr, local: Ipv4A
             Capability::FourOctetAs(asn),
         ],
     });
-    sp.handle(idx, Event::MessageReceived(dir, open));
-    let out = sp.handle(idx, Event::MessageReceived(dir, Message::Keepalive));
+    sp.handle(Input::Event(idx, Event::MessageReceived(dir, open)));
+    let out = sp.handle(Input::Event(
+        idx,
+        Event::MessageReceived(dir, Message::Keepalive),
+    ));
     assert!(out.contains(&Output::PeerUp(idx)), "{out:?}");
-    sp.flush();
+    sp.handle(Input::Flush);
 }
 
 /// A speaker with peers A and B up, and A's `n` prefixes (ten per attribute set, so the
@@ -216,8 +223,8 @@ fn speaker_with_queue(n: usize) -> Speaker {
     let mut sp = Speaker::new(LOCAL_AS, Ipv4Addr::new(10, 0, 0, 1));
     let a_addr = Ipv4Addr::new(192, 0, 2, 1);
     let b_addr = Ipv4Addr::new(198, 51, 100, 1);
-    let (a, _) = sp.add_peer(peer_settings("A", 65001, a_addr));
-    let (b, _) = sp.add_peer(peer_settings("B", 65002, b_addr));
+    let a = add_peer(&mut sp, peer_settings("A", 65001, a_addr));
+    let b = add_peer(&mut sp, peer_settings("B", 65002, b_addr));
     bring_up(&mut sp, a, 65001, a_addr, Ipv4Addr::new(192, 0, 2, 254));
     bring_up(&mut sp, b, 65002, b_addr, Ipv4Addr::new(198, 51, 100, 254));
     for (i, chunk) in prefixes(n).chunks(10).enumerate() {
@@ -228,7 +235,10 @@ fn speaker_with_queue(n: usize) -> Speaker {
             nlri: chunk.to_vec(),
             ..Update::default()
         });
-        sp.handle(a, Event::MessageReceived(Direction::Outgoing, u));
+        sp.handle(Input::Event(
+            a,
+            Event::MessageReceived(Direction::Outgoing, u),
+        ));
     }
     sp
 }
@@ -242,7 +252,7 @@ fn packing(c: &mut Criterion) {
             b.iter_batched(
                 || speaker_with_queue(n),
                 |mut sp| {
-                    let out = sp.flush();
+                    let out = sp.handle(Input::Flush);
                     assert!(out.iter().any(|o| matches!(o, Output::Send(..))));
                     (sp, out)
                 },
@@ -261,7 +271,7 @@ fn packing(c: &mut Criterion) {
         b.iter_batched(
             || {
                 let mut sp = speaker_with_queue(0);
-                sp.flush();
+                sp.handle(Input::Flush);
                 sp
             },
             |mut sp| {
@@ -274,9 +284,12 @@ fn packing(c: &mut Criterion) {
                         nlri: chunk.to_vec(),
                         ..Update::default()
                     });
-                    sp.handle(a, Event::MessageReceived(Direction::Outgoing, u));
+                    sp.handle(Input::Event(
+                        a,
+                        Event::MessageReceived(Direction::Outgoing, u),
+                    ));
                 }
-                let out = sp.flush();
+                let out = sp.handle(Input::Flush);
                 (sp, out)
             },
             BatchSize::LargeInput,
@@ -287,3 +300,14 @@ fn packing(c: &mut Criterion) {
 
 criterion_group!(benches, codec, decision, packing);
 criterion_main!(benches);
+
+/// Adds a peer through the core's one entry point and returns its index.
+fn add_peer(sp: &mut Speaker, settings: PeerSettings) -> PeerIdx {
+    sp.handle(Input::AddPeer(settings))
+        .into_iter()
+        .find_map(|o| match o {
+            Output::PeerAdded(idx) => Some(idx),
+            _ => None,
+        })
+        .expect("invariant: AddPeer reports the new index")
+}

@@ -22,7 +22,8 @@ use crate::wire::{
 
 /// Large hold time used while waiting for the peer's OPEN (RFC 4271 §8.2.2 suggests 4 min).
 pub const OPEN_HOLD_TIME: Duration = Duration::from_secs(240);
-/// Ceiling of the exponential idle-hold backoff after errors.
+/// Ceiling of the exponential idle-hold backoff after errors, unless configured
+/// ([`ErrorWait`]).
 pub const MAX_IDLE_HOLD: Duration = Duration::from_secs(120);
 /// How long a session must stay Established before earlier errors are forgotten and the
 /// backoff starts again from its base.
@@ -91,6 +92,41 @@ pub struct SessionConfig {
     pub passive: bool,
     /// Address families we offer (Multiprotocol capability, RFC 4760 §8).
     pub families: Vec<Family>,
+    /// The idle-hold backoff after errors; `None`: `connect_retry` doubling up to
+    /// [`MAX_IDLE_HOLD`].
+    pub error_wait: Option<ErrorWait>,
+}
+
+/// The idle-hold backoff after errors (RFC 4271 §8.1.1 DampPeerOscillations; BIRD's `error
+/// wait time MIN, MAX`, GoBGP's `idle-hold-time-after-reset`): the first wait after an error
+/// is `min`, each further consecutive error doubles it, up to `max`. Errors are forgotten
+/// once a session has stayed Established for [`ERROR_FORGET_TIME`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorWait {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl SessionConfig {
+    /// The configured backoff, or the default one.
+    pub fn error_wait(&self) -> ErrorWait {
+        self.error_wait.unwrap_or(ErrorWait {
+            min: self.connect_retry,
+            max: MAX_IDLE_HOLD.max(self.connect_retry),
+        })
+    }
+
+    /// The same configuration with the settings that only shape the next connection attempt
+    /// (connect retry, passive, error wait) cleared: two configurations equal here can be
+    /// swapped without touching a running session.
+    pub fn session_part(&self) -> SessionConfig {
+        SessionConfig {
+            connect_retry: Duration::ZERO,
+            passive: false,
+            error_wait: None,
+            ..self.clone()
+        }
+    }
 }
 
 /// What both sides agreed on in their OPENs.
@@ -750,21 +786,47 @@ impl Session {
         out.push(Action::ArmTimer(Timer::IdleHold, self.idle_hold()));
     }
 
-    /// connect_retry × 2^(errors-1), at most [`MAX_IDLE_HOLD`].
+    /// The error wait's `min` × 2^(errors-1), at most its `max`.
     pub fn idle_hold(&self) -> Duration {
+        let ErrorWait { min, max } = self.config.error_wait();
         let shift = self.errors.saturating_sub(1).min(16);
-        self.config
-            .connect_retry
-            .saturating_mul(1 << shift)
-            .min(MAX_IDLE_HOLD.max(self.config.connect_retry))
+        min.saturating_mul(1 << shift).min(max.max(min))
+    }
+
+    /// The peer's configuration changed: whatever made the session fail may be fixed, so a
+    /// session waiting out its idle-hold backoff tries again at once, and the error count
+    /// starts over.
+    pub fn end_backoff(&mut self) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.errors = 0;
+        if self.base == State::Idle && !self.admin_down && self.conns.iter().all(Option::is_none) {
+            out.push(Action::CancelTimer(Timer::IdleHold));
+            self.leave_idle(&mut out);
+        }
+        out
+    }
+
+    /// Ends every connection with `notification` because the configuration changed (Cease /
+    /// Other Configuration Change, RFC 4486) and starts again at once with the new one: a
+    /// configuration change is not an error, so there is no backoff.
+    pub fn restart(&mut self, notification: Notification) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.conns.iter().any(Option::is_some) {
+            self.record(format!("sent {notification}"), Some(true));
+        }
+        self.teardown_all(Some(notification), None, &mut out);
+        self.base = State::Idle;
+        out.push(Action::CancelTimer(Timer::ConnectRetry));
+        out.extend(self.end_backoff());
+        out
     }
 
     fn record(&mut self, text: String, sent: Option<bool>) {
         self.last_error = Some(LastError { text, sent });
     }
 
-    /// Ends the session with `notification` because of a local decision (prefix limit,
-    /// configuration change); it comes back after the idle-hold backoff unless stopped.
+    /// Ends the session with `notification` because of a local decision (prefix limit); it
+    /// comes back after the idle-hold backoff unless stopped.
     pub fn reset(&mut self, notification: Notification) -> Vec<Action> {
         let mut out = Vec::new();
         self.record(format!("sent {notification}"), Some(true));

@@ -6,6 +6,8 @@
 //! - [`fsm`]: the per-connection session state machine (RFC 4271 §8), timers as inputs;
 //! - [`rib`]: Adj-RIB-In / Loc-RIB per routing domain with interned attributes, the decision
 //!   process (§9.1) and import rules (prefix limits, AS loops);
+//! - [`reconfigure`]: what a change to a peer's configuration costs (in place, reset with
+//!   Cease / Other Configuration Change, shutdown, add, remove), decided in one place;
 //! - [`speaker`]: one routing domain — its peers, their sessions and the RIB — driven by
 //!   `Speaker::handle(Input) -> Vec<Output>`; export (next-hop-self, own-AS and configured
 //!   prepends) and Adj-RIB-Out packing of UPDATEs by identical attributes.
@@ -15,10 +17,11 @@
 //! timer, connect, close).
 
 pub mod fsm;
+pub mod reconfigure;
 pub mod rib;
 pub mod speaker;
 pub mod wire;
 
-pub use fsm::{Direction, Event, Session, SessionConfig, State, Timer};
+pub use fsm::{Direction, ErrorWait, Event, Session, SessionConfig, State, Timer};
 pub use rib::PeerIdx;
 pub use speaker::{Output, PeerSettings, Speaker};

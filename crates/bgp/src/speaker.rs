@@ -1,12 +1,13 @@
 //! One routing domain: its peers, their sessions, the RIB, import rules and export.
 //!
-//! Data flow: the driver hands in session events ([`Speaker::handle`]); UPDATEs delivered by
+//! Data flow: the driver hands in every input through one entry point, [`Speaker::handle`]
+//! ([`Input`]: session events, configuration, flush); UPDATEs delivered by
 //! an Established session pass the import rules (AS-path loop, family, per-family prefix
 //! limits counted after import) into the [`Rib`]; every best-path change is queued toward
-//! the other Established peers; [`Speaker::flush`] turns those queues into UPDATEs packed by
-//! identical attributes (withdrawals first, End-of-RIB after an initial table). The driver
-//! calls `flush` when it has no more input waiting, so a burst of UPDATEs in costs one
-//! packed burst out.
+//! the other Established peers; [`Input::Flush`] turns those queues into UPDATEs packed by
+//! identical attributes (withdrawals first, End-of-RIB after an initial table) and reports
+//! the FIB changes. The driver flushes when it has no more input waiting, so a burst of
+//! UPDATEs in costs one packed burst out.
 //!
 //! Export to an eBGP peer (RFC 4271 §5.1): own AS prepended (once, plus the peer's configured
 //! drain prepends), NEXT_HOP set to our address on that session, MED and LOCAL_PREF removed.
@@ -22,21 +23,50 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::fsm::{
     Action, Direction, Event, LastError, Negotiated, Session, SessionConfig, State, Timer,
 };
+use crate::reconfigure::{self, InPlace, PeerChange};
 use crate::rib::{BestChange, HashMap, Path, PathAttrs, PeerIdx, PeerRank, Rib};
 use crate::wire::{
-    self, Attributes, Context, ErrorAction, Family, MAX_MESSAGE_LEN, Message, MessageType, MpReach,
-    MpUnreach, NextHop, Notification, Origin, Prefix, Update, cease_subcode, error_code,
+    self, Attributes, Context, ErrorAction, Family, MAX_MESSAGE_LEN, Message, MpReach, MpUnreach,
+    NextHop, Notification, Origin, Prefix, Update, cease_subcode, error_code,
 };
 
 /// How long a restarted peer's stale routes wait for its End-of-RIB once it is back
 /// (FRR's stalepath-time default).
 pub const STALE_PATH_TIME: Duration = Duration::from_secs(360);
 
+/// The RFC 9003 shutdown communication of a peer configured administratively down.
+pub const DISABLED_MESSAGE: &str = "peering disabled";
+
+/// A TCP MD5 key (RFC 2385). Its `Debug` never shows it, so settings can be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Md5Key(String);
+
+impl Md5Key {
+    pub fn new(key: impl Into<String>) -> Md5Key {
+        Md5Key(key.into())
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Md5Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Md5Key(<redacted>)")
+    }
+}
+
 /// A peer as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerSettings {
     pub name: String,
     pub address: IpAddr,
+    /// Our address toward the peer (the driver binds it before connecting).
+    pub local_address: Option<IpAddr>,
+    /// The TCP MD5 key of the session (the driver sets it on its sockets).
+    pub md5_key: Option<Md5Key>,
+    /// Administratively down: Cease / Administrative Shutdown with [`DISABLED_MESSAGE`].
+    pub shutdown: bool,
     pub session: SessionConfig,
     /// Maximum accepted prefixes per family (indexed by [`family_index`]).
     pub max_prefixes: [Option<u32>; 2],
@@ -78,9 +108,43 @@ pub struct FibChange {
     pub next_hops: Vec<IpAddr>,
 }
 
+/// Everything that can happen to a routing domain: the one way into the core,
+/// [`Speaker::handle`]. The core is deterministic, so a recorded sequence of inputs replays
+/// to the same outputs (the golden tests in `speaker/golden/` are such recordings).
+// A decoded message travels once, from the driver into the core.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A fact about one peer's session: a connection up or closed, a message decoded, a
+    /// timer expired, BFD news.
+    Event(PeerIdx, Event),
+    /// A new peer; it gets the next index ([`Output::PeerAdded`]) and starts unless
+    /// configured down.
+    AddPeer(PeerSettings),
+    /// New settings for a peer, applied as [`reconfigure::classify`] decides.
+    UpdatePeer(PeerIdx, PeerSettings),
+    /// The peer is gone: Cease / Peer De-configured, its routes withdrawn everywhere.
+    RemovePeer(PeerIdx),
+    /// Ends a peer's session with this NOTIFICATION and holds it down (ManualStop): the
+    /// edge stopping, or its domain starting again elsewhere.
+    StopPeer(PeerIdx, Notification),
+    /// The domain's own AS and router id; every peer's settings follow with
+    /// [`Input::UpdatePeer`] (their sessions depend on both).
+    SetIdentity { local_as: u32, router_id: Ipv4Addr },
+    /// The prefixes the domain originates.
+    SetOriginated(Vec<Prefix>),
+    /// Nothing else is waiting: pack what changed into UPDATEs (and FIB changes).
+    Flush,
+}
+
 /// Commands for the driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
+    /// A peer was added with this index ([`Input::AddPeer`]).
+    PeerAdded(PeerIdx),
+    /// At a flush, when the domain programs a FIB ([`Speaker::enable_fib`]): the prefixes
+    /// whose equal-cost next hops changed since the last flush.
+    Fib(Vec<FibChange>),
     Connect(PeerIdx),
     Send(PeerIdx, Direction, Bytes),
     Close(PeerIdx, Direction),
@@ -261,16 +325,19 @@ impl Speaker {
         self.fib = Some(all);
     }
 
-    /// The FIB changes since the last call: per prefix, the next hops of its equal-cost best
-    /// paths ([`crate::rib::multipath`]), sorted; empty when no learned path is left.
-    pub fn take_fib_changes(&mut self) -> Vec<FibChange> {
+    /// The FIB changes since the last call, in prefix order: per prefix, the next hops of its
+    /// equal-cost best paths ([`crate::rib::multipath`]), sorted; empty when no learned path
+    /// is left.
+    fn take_fib_changes(&mut self) -> Vec<FibChange> {
         let Some(dirty) = self.fib.as_mut() else {
             return Vec::new();
         };
         if dirty.is_empty() {
             return Vec::new();
         }
-        let dirty = std::mem::take(dirty);
+        // In prefix order, so that a replay gives the same FIB writes in the same order.
+        let mut dirty: Vec<Prefix> = std::mem::take(dirty).into_iter().collect();
+        dirty.sort_unstable();
         dirty
             .into_iter()
             .map(|prefix| FibChange {
@@ -356,10 +423,46 @@ impl Speaker {
         self.peers.get_mut(idx.0 as usize)?.as_mut()
     }
 
+    // ----- the entry point -----
+
+    /// Feeds one input; what the driver must do follows from the outputs alone.
+    pub fn handle(&mut self, input: Input) -> Vec<Output> {
+        match input {
+            Input::Event(idx, event) => self.event(idx, event),
+            Input::AddPeer(settings) => {
+                let (idx, mut out) = self.add_peer(settings);
+                out.insert(0, Output::PeerAdded(idx));
+                out
+            }
+            Input::UpdatePeer(idx, settings) => self.update_peer(idx, settings),
+            Input::RemovePeer(idx) => self.remove_peer(idx),
+            Input::StopPeer(idx, notification) => self.stop_peer(idx, notification),
+            Input::SetIdentity {
+                local_as,
+                router_id,
+            } => {
+                self.set_identity(local_as, router_id);
+                Vec::new()
+            }
+            Input::SetOriginated(prefixes) => {
+                self.set_originated(prefixes);
+                Vec::new()
+            }
+            Input::Flush => {
+                let mut out = self.flush();
+                let fib = self.take_fib_changes();
+                if !fib.is_empty() {
+                    out.push(Output::Fib(fib));
+                }
+                out
+            }
+        }
+    }
+
     // ----- configuration -----
 
     /// Adds a peer and starts its session.
-    pub fn add_peer(&mut self, settings: PeerSettings) -> (PeerIdx, Vec<Output>) {
+    fn add_peer(&mut self, settings: PeerSettings) -> (PeerIdx, Vec<Output>) {
         let idx = PeerIdx(self.peers.len() as u32);
         let session = Session::new(settings.session.clone());
         self.peers.push(Some(Peer {
@@ -374,14 +477,19 @@ impl Speaker {
             restarting: false,
             graceful_families: Vec::new(),
         }));
-        let out = self.handle(idx, Event::Start);
+        let start = !self.peer(idx).is_some_and(|p| p.settings.shutdown);
+        let out = if start {
+            self.event(idx, Event::Start)
+        } else {
+            Vec::new()
+        };
         (idx, out)
     }
 
     /// Removes a peer: Cease / Peer De-configured, its routes withdrawn everywhere.
-    pub fn remove_peer(&mut self, idx: PeerIdx) -> Vec<Output> {
+    fn remove_peer(&mut self, idx: PeerIdx) -> Vec<Output> {
         let n = Notification::new(error_code::CEASE, cease_subcode::PEER_DECONFIGURED);
-        let mut out = self.handle(idx, Event::Stop(n));
+        let mut out = self.event(idx, Event::Stop(n));
         self.purge_routes(idx, false);
         if let Some(slot) = self.peers.get_mut(idx.0 as usize) {
             *slot = None;
@@ -397,48 +505,72 @@ impl Speaker {
         out
     }
 
-    /// Administrative shutdown (RFC 9003 communication) or start of one peer.
-    pub fn set_admin_down(&mut self, idx: PeerIdx, down: bool, why: &str) -> Vec<Output> {
-        if down {
-            let n =
-                Notification::cease_with_communication(cease_subcode::ADMINISTRATIVE_SHUTDOWN, why);
-            self.handle(idx, Event::Stop(n))
-        } else {
-            self.handle(idx, Event::Start)
-        }
+    /// Ends a peer's session with `notification` and holds it down (ManualStop), e.g. when
+    /// its routing domain is about to start again elsewhere.
+    fn stop_peer(&mut self, idx: PeerIdx, notification: Notification) -> Vec<Output> {
+        self.event(idx, Event::Stop(notification))
     }
 
-    /// Applies new settings to a peer, classifying the change: prepend and prefix limits
-    /// change in place (the peer's routes are re-sent or re-checked); anything touching the
-    /// session resets it with Cease / Other Configuration Change.
-    pub fn update_peer(&mut self, idx: PeerIdx, settings: PeerSettings) -> Vec<Output> {
-        let Some(peer) = self.peer_mut(idx) else {
-            return Vec::new();
-        };
-        let old = std::mem::replace(&mut peer.settings, settings.clone());
+    /// Applies new settings to a peer as [`reconfigure::classify`] decides: in place (the
+    /// peer's routes re-sent or its limits re-checked, the next attempt shaped by new
+    /// timers), a reset with Cease / Other Configuration Change that starts again at once, or
+    /// an administrative shutdown or start. Any change ends an idle-hold backoff: what made
+    /// the session fail may be what was fixed.
+    fn update_peer(&mut self, idx: PeerIdx, settings: PeerSettings) -> Vec<Output> {
         let mut out = Vec::new();
-        if old.session != settings.session
-            || old.address != settings.address
-            || old.weight != settings.weight
-            || old.export != settings.export
-        {
-            peer.session.set_config(settings.session.clone());
-            let n = Notification::new(error_code::CEASE, cease_subcode::OTHER_CONFIGURATION_CHANGE);
-            let actions = peer.session.reset(n);
-            self.apply_actions(idx, actions, &mut out);
+        let Some(peer) = self.peer_mut(idx) else {
             return out;
-        }
-        if old.prepend != settings.prepend {
-            self.dumps.push((idx, None, true));
-        }
-        if old.max_prefixes != settings.max_prefixes {
-            self.check_limits(idx, &mut out);
-        }
+        };
+        let change = reconfigure::classify(Some(&peer.settings), Some(&settings));
+        peer.settings = settings;
+        peer.session.set_config(peer.settings.session.clone());
+        let actions = match change {
+            PeerChange::Unchanged | PeerChange::Add | PeerChange::Remove => return out,
+            PeerChange::Reset => peer.session.restart(Notification::new(
+                error_code::CEASE,
+                cease_subcode::OTHER_CONFIGURATION_CHANGE,
+            )),
+            PeerChange::Shutdown => {
+                peer.session
+                    .handle(Event::Stop(Notification::cease_with_communication(
+                        cease_subcode::ADMINISTRATIVE_SHUTDOWN,
+                        DISABLED_MESSAGE,
+                    )))
+            }
+            PeerChange::Start => peer.session.handle(Event::Start),
+            PeerChange::InPlace(InPlace {
+                resend,
+                limits,
+                next_connection: _,
+            }) => {
+                let actions = peer.session.end_backoff();
+                if resend {
+                    self.dumps.push((idx, None, true));
+                }
+                if limits {
+                    self.check_limits(idx, &mut out);
+                }
+                actions
+            }
+        };
+        self.apply_actions(idx, actions, &mut out);
         out
     }
 
+    /// Changes the domain's own AS and router id. Every peer's session depends on them: the
+    /// caller follows with [`Speaker::update_peer`] for each (a reset, by [`reconfigure`]).
+    fn set_identity(&mut self, local_as: u32, router_id: Ipv4Addr) {
+        self.local_as = local_as;
+        self.router_id = router_id;
+    }
+
+    /// The settings a peer runs with.
+    pub fn peer_settings(&self, idx: PeerIdx) -> Option<&PeerSettings> {
+        Some(&self.peer(idx)?.settings)
+    }
+
     /// Replaces the prefixes this domain originates.
-    pub fn set_originated(&mut self, prefixes: Vec<Prefix>) {
+    fn set_originated(&mut self, prefixes: Vec<Prefix>) {
         let old: HashSet<Prefix> = self.originated.iter().copied().collect();
         let new: HashSet<Prefix> = prefixes.iter().copied().collect();
         for p in old.difference(&new) {
@@ -453,7 +585,7 @@ impl Speaker {
     // ----- events -----
 
     /// Feeds one session event for one peer.
-    pub fn handle(&mut self, idx: PeerIdx, event: Event) -> Vec<Output> {
+    fn event(&mut self, idx: PeerIdx, event: Event) -> Vec<Output> {
         let mut out = Vec::new();
         if event_is_graceful_timer(&event) {
             self.end_graceful_restart(idx);
@@ -823,7 +955,7 @@ impl Speaker {
 
     /// Packs everything queued since the last flush into UPDATEs: the recorded best-path
     /// changes once per update group, then each full table asked for.
-    pub fn flush(&mut self) -> Vec<Output> {
+    fn flush(&mut self) -> Vec<Output> {
         let mut out = Vec::new();
         let dumps = std::mem::take(&mut self.dumps);
         // Peers that came up in this batch had nothing from us: they get the table as it is
@@ -869,7 +1001,7 @@ impl Speaker {
             // message boundaries, so the driver can slip KEEPALIVEs in between.
             let mut bytes = buf.freeze();
             while !bytes.is_empty() {
-                let cut = message_boundary(&bytes, SEND_CHUNK);
+                let cut = wire::pack::message_boundary(&bytes, SEND_CHUNK);
                 out.push(Output::Send(idx, direction, bytes.split_to(cut)));
             }
         }
@@ -903,70 +1035,11 @@ fn export_attributes(src: &PathAttrs, local_as: u32, prepend: u8) -> Attributes 
     attrs
 }
 
-fn encoded_prefix_len(p: &Prefix) -> usize {
-    let bits = match p {
-        Prefix::V4(n) => n.prefix_len(),
-        Prefix::V6(n) => n.prefix_len(),
-    };
-    1 + usize::from(bits).div_ceil(8)
-}
-
-/// Splits `prefixes` into chunks whose encoding fits in `room` bytes each.
-fn chunks(prefixes: &[Prefix], room: usize) -> Vec<&[Prefix]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut used = 0;
-    for (i, p) in prefixes.iter().enumerate() {
-        let l = encoded_prefix_len(p);
-        if used + l > room && i > start {
-            out.push(&prefixes[start..i]);
-            start = i;
-            used = 0;
-        }
-        used += l;
-    }
-    if start < prefixes.len() {
-        out.push(&prefixes[start..]);
-    }
-    out
-}
-
 /// Largest single write the speaker hands the driver.
 pub const SEND_CHUNK: usize = 256 * 1024;
 
-/// The length of the longest run of whole messages at the start of `bytes` that fits in
-/// `limit` (at least one message).
-fn message_boundary(bytes: &[u8], limit: usize) -> usize {
-    let mut at = 0;
-    while at < bytes.len() {
-        let Ok(Some(len)) = wire::frame(&bytes[at..]) else {
-            return bytes.len();
-        };
-        if at > 0 && at + len > limit {
-            break;
-        }
-        at += len;
-    }
-    at
-}
-
-/// Header (19) + Withdrawn Routes Length (2) + Total Path Attribute Length (2).
-const UPDATE_OVERHEAD: usize = 23;
-
-/// Writes a BGP header for an UPDATE whose length is filled in by [`finish_update`].
-fn begin_update(out: &mut BytesMut) -> usize {
-    let start = out.len();
-    out.extend_from_slice(&wire::MARKER);
-    out.put_u16(0);
-    out.put_u8(MessageType::Update as u8);
-    start
-}
-
-fn finish_update(out: &mut BytesMut, start: usize) {
-    let len = (out.len() - start) as u16;
-    out[start + 16..start + 18].copy_from_slice(&len.to_be_bytes());
-}
-
 mod export;
+#[cfg(test)]
+mod golden;
 #[cfg(test)]
 mod tests;

@@ -42,27 +42,53 @@ impl ControlLink for InProcess {
     }
 }
 
-/// Starts the named edges of the inventory inside this process.
-pub fn start_in_process(service: Arc<Service>, names: &[String]) {
-    for name in names {
-        let service = service.clone();
-        let name = name.clone();
-        tokio::spawn(async move {
-            let edge = match edge::Edge::start(empty_config()).await {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::error!(edge = %name, "cannot start: {e:#}");
-                    return;
-                }
-            };
-            tracing::info!(edge = %name, "in-process edge following the control plane");
-            let agent = Arc::new(Agent::new(name.clone(), edge));
-            let link = Arc::new(InProcess {
-                service,
-                edge: name,
+/// The edges running inside this process (`causeway serve`), so that they can be stopped
+/// as routers stop when the server does.
+#[derive(Debug, Clone, Default)]
+pub struct InProcessEdges {
+    running: Arc<tokio::sync::Mutex<Vec<(edge::Edge, tokio::task::AbortHandle)>>>,
+}
+
+impl InProcessEdges {
+    /// Starts the named edges of the inventory inside this process.
+    pub fn start(&self, service: Arc<Service>, names: &[String]) {
+        for name in names {
+            let service = service.clone();
+            let name = name.clone();
+            let running = self.running.clone();
+            tokio::spawn(async move {
+                let edge = match edge::Edge::start(empty_config()).await {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::error!(edge = %name, "cannot start: {e:#}");
+                        return;
+                    }
+                };
+                tracing::info!(edge = %name, "in-process edge following the control plane");
+                let agent = Arc::new(Agent::new(name.clone(), edge.clone()));
+                let link = Arc::new(InProcess {
+                    service,
+                    edge: name,
+                });
+                let task = tokio::spawn(agent.run(link));
+                running.lock().await.push((edge, task.abort_handle()));
             });
-            agent.run(link).await;
-        });
+        }
+    }
+
+    /// Stops following the control plane, then ends every session with Cease /
+    /// Administrative Shutdown and `message`; routes stay in the kernel for the next start.
+    pub async fn shutdown(&self, message: &str) {
+        let running = std::mem::take(&mut *self.running.lock().await);
+        for (_, agent) in &running {
+            agent.abort();
+        }
+        let mut stopping = tokio::task::JoinSet::new();
+        for (edge, _) in running {
+            let message = message.to_owned();
+            stopping.spawn(async move { edge.shutdown(&message).await });
+        }
+        stopping.join_all().await;
     }
 }
 
@@ -259,7 +285,7 @@ pub fn run_remote(
         let run = tokio::spawn(agent.clone().run(link));
         control::wait_for_signal().await;
         run.abort();
-        edge.shutdown().await;
+        edge.shutdown(edge::SHUTDOWN_MESSAGE).await;
         Ok(())
     })
 }

@@ -111,6 +111,14 @@ struct ServeArgs {
     /// a documentation range for the lab).
     #[arg(long, value_name = "CIDR")]
     public_ip_pool: Option<ipnet::Ipv4Net>,
+    /// Idle-hold backoff of the customer sessions after an error, in seconds: the first wait
+    /// (default 5, the connect retry). It doubles after each further error up to
+    /// --error-wait-max; a change to the peering ends it at once.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    error_wait_min: Option<u32>,
+    /// The longest idle-hold backoff, in seconds (default 120).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    error_wait_max: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -256,6 +264,17 @@ fn run_edge(config: PathBuf) -> anyhow::Result<()> {
 
 fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     init_tracing();
+    let error_wait = match (args.error_wait_min, args.error_wait_max) {
+        (None, None) => None,
+        (min, max) => {
+            let min = min.unwrap_or(u32::from(edge::agent::CONNECT_RETRY));
+            let max = max.unwrap_or(120).max(min);
+            if args.error_wait_max.is_some_and(|m| m < min) {
+                bail!("--error-wait-max must be at least --error-wait-min ({min})");
+            }
+            Some(api::ErrorWait { min, max })
+        }
+    };
     let opts = control::ServeOptions {
         listen: args.listen,
         data_dir: args.data_dir.unwrap_or_else(control::default_data_dir),
@@ -275,13 +294,29 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
                 multiplier: args.bfd_multiplier.unwrap_or(d.multiplier),
             }
         }),
+        error_wait,
     };
     let local_edges = args.local_edges;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
-    runtime.block_on(control::serve(opts, move |service| {
+    let edges = edges::InProcessEdges::default();
+    let in_process = edges.clone();
+    runtime.block_on(async move {
+        let served = serve_with_edges(opts, local_edges, in_process).await;
+        // Stopped (SIGTERM/SIGINT) or failed: the in-process edges stop as routers do.
+        edges.shutdown(edge::SHUTDOWN_MESSAGE).await;
+        served
+    })
+}
+
+async fn serve_with_edges(
+    opts: control::ServeOptions,
+    local_edges: Option<Vec<String>>,
+    in_process: edges::InProcessEdges,
+) -> anyhow::Result<()> {
+    control::serve(opts, move |service| {
         let names: Vec<String> = match local_edges {
             Some(list) => list
                 .into_iter()
@@ -297,8 +332,9 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
                     .collect()
             }
         };
-        edges::start_in_process(service, &names);
-    }))
+        in_process.start(service, &names);
+    })
+    .await
 }
 
 fn token(

@@ -38,6 +38,8 @@ pub struct EdgeHub {
     pub local_as: u32,
     /// BFD timers of the edges' private peering sessions.
     pub bfd: api::BfdTimers,
+    /// The idle-hold backoff of the edges' customer sessions (`None`: the edges' default).
+    pub error_wait: Option<api::ErrorWait>,
     /// This control plane's identity (persisted), handed to its edges.
     pub instance: String,
     generation: std::sync::Arc<watch::Sender<u64>>,
@@ -113,6 +115,7 @@ impl EdgeHub {
             inventory: RwLock::new(std::sync::Arc::new(inventory)),
             local_as: AZURE_ASN,
             bfd: api::BfdTimers::default(),
+            error_wait: None,
             instance,
             generation: std::sync::Arc::new(watch::Sender::new(generation)),
             reports: Mutex::new(HashMap::new()),
@@ -331,6 +334,7 @@ impl Service {
             circuits,
             gateways,
             bfd: self.edges.bfd,
+            error_wait: self.edges.error_wait,
             fabric_endpoint: match &place {
                 Some(p) => p.edge.fabric.clone(),
                 None => inventory.gateway.as_ref().and_then(|g| g.fabric.clone()),

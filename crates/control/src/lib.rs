@@ -62,6 +62,9 @@ pub struct ServeOptions {
     pub local_as: Option<u32>,
     /// BFD timers of the edges' private peering sessions (default 300 ms × 3).
     pub bfd: Option<api::BfdTimers>,
+    /// The idle-hold backoff of the edges' customer sessions after errors (default: the
+    /// edges' own, connect retry doubling up to 120 s).
+    pub error_wait: Option<api::ErrorWait>,
     /// The base of every URL handed out (operation polls, nextLink); default: the listen
     /// address.
     pub public_url: Option<String>,
@@ -229,6 +232,7 @@ pub async fn serve(opts: ServeOptions, on_start: impl FnOnce(Arc<Service>)) -> a
     if let Some(bfd) = opts.bfd {
         service.edges.bfd = bfd;
     }
+    service.edges.error_wait = opts.error_wait;
     let scheme = if opts.http { "http" } else { "https" };
     let host = match opts.listen.ip() {
         std::net::IpAddr::V6(a) => format!("[{a}]"),

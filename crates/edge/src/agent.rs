@@ -30,6 +30,9 @@ use crate::lab;
 
 /// Hold time offered to customers, as on Azure's MSEEs (keepalive 60 s).
 pub const HOLD_TIME: u16 = 180;
+/// Connect retry of the customer sessions, in seconds (also the first idle-hold backoff
+/// after an error unless the desired state sets an error wait).
+pub const CONNECT_RETRY: u16 = 5;
 
 /// How the agent reaches the control plane (in-process in `causeway serve`, HTTPS otherwise).
 pub trait ControlLink: Send + Sync + 'static {
@@ -110,6 +113,7 @@ fn fabric_session(
         bfd: None,
         hold_time: FABRIC_HOLD_TIME,
         connect_retry: 1,
+        error_wait: None,
         families: vec![FamilyName::Ipv4],
         weight: 0,
         export,
@@ -622,7 +626,11 @@ impl Agent {
                             multiplier: d.bfd.multiplier,
                         }),
                         hold_time: HOLD_TIME,
-                        connect_retry: 5,
+                        connect_retry: CONNECT_RETRY,
+                        error_wait: d.error_wait.map(|w| crate::config::ErrorWaitConfig {
+                            min: w.min,
+                            max: w.max,
+                        }),
                         families: vec![family],
                         weight: 0,
                         export: ExportName::All,

@@ -23,7 +23,9 @@
 //! shutdown = false                 # administratively down (Cease, RFC 9003 message)
 //! bfd = { interval_ms = 300, multiplier = 3 }   # optional; needs local_address
 //! hold_time = 180                  # seconds, default 180 as on Azure's MSEEs; 0 disables keepalives
-//! connect_retry = 5                # seconds, default 5 (backoff doubles after errors up to 120)
+//! connect_retry = 5                # seconds, default 5
+//! error_wait = { min = 5, max = 120 }   # idle-hold backoff after errors, seconds: min, doubled
+//!                                  # per consecutive error up to max; default connect_retry, 120
 //! families = ["ipv4", "ipv6"]      # default: both
 //! ```
 
@@ -124,6 +126,10 @@ pub struct PeerConfig {
     pub hold_time: u16,
     #[serde(default = "default_connect_retry")]
     pub connect_retry: u16,
+    /// The idle-hold backoff after errors (default: `connect_retry` doubling up to 120 s).
+    /// Any change to the peer's configuration ends a backoff at once.
+    #[serde(default)]
+    pub error_wait: Option<ErrorWaitConfig>,
     #[serde(default = "default_families")]
     pub families: Vec<FamilyName>,
     /// Preference for this peer's routes over any path attribute (higher wins).
@@ -158,6 +164,24 @@ fn default_bfd_interval() -> u32 {
 }
 fn default_bfd_multiplier() -> u8 {
     3
+}
+
+/// The idle-hold backoff after errors, in seconds: `min` after the first, doubled after each
+/// further consecutive error, at most `max` (BIRD's `error wait time MIN, MAX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorWaitConfig {
+    pub min: u32,
+    pub max: u32,
+}
+
+impl ErrorWaitConfig {
+    pub fn error_wait(self) -> bgp::ErrorWait {
+        bgp::ErrorWait {
+            min: Duration::from_secs(u64::from(self.min)),
+            max: Duration::from_secs(u64::from(self.max)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -290,6 +314,14 @@ impl EdgeConfig {
                         return bad(format!("peer {:?}: bfd needs local_address", p.name));
                     }
                 }
+                if let Some(w) = p.error_wait
+                    && (w.min == 0 || w.max < w.min || w.max > 86_400)
+                {
+                    return bad(format!(
+                        "peer {:?}: error_wait needs 1 <= min <= max <= 86400 seconds",
+                        p.name
+                    ));
+                }
                 if p.connect_retry == 0 {
                     return bad(format!(
                         "peer {:?}: connect_retry must be at least 1",
@@ -340,5 +372,50 @@ mod prefix_list {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(peer_line: &str) -> Result<EdgeConfig, String> {
+        let text = format!(
+            "router_id = \"192.0.2.1\"\n[[domain]]\nname = \"d\"\n[[domain.peer]]\nname = \"a\"\n\
+             address = \"10.0.0.1\"\nremote_as = 65001\n{peer_line}\n"
+        );
+        let config: EdgeConfig = toml::from_str(&text).map_err(|e| e.to_string())?;
+        config.validate().map_err(|e| e.to_string())?;
+        Ok(config)
+    }
+
+    #[test]
+    fn an_error_wait_is_read_in_seconds_and_becomes_the_sessions_backoff() {
+        let c = parse("error_wait = { min = 2, max = 30 }").expect("valid");
+        let w = c.domains[0].peers[0].error_wait.expect("set");
+        assert_eq!(
+            w.error_wait(),
+            bgp::ErrorWait {
+                min: Duration::from_secs(2),
+                max: Duration::from_secs(30),
+            }
+        );
+        let default = parse("").expect("valid");
+        assert_eq!(default.domains[0].peers[0].error_wait, None);
+    }
+
+    #[test]
+    fn an_error_wait_with_max_below_min_or_a_zero_min_is_refused() {
+        for bad in [
+            "error_wait = { min = 30, max = 2 }",
+            "error_wait = { min = 0, max = 2 }",
+        ] {
+            let e = parse(bad).expect_err(bad);
+            assert!(e.contains("error_wait"), "{bad}: {e}");
+        }
+        assert!(
+            parse("error_wait = { min = 1 }").is_err(),
+            "max is required"
+        );
     }
 }

@@ -52,6 +52,7 @@ pub struct ConnHandle {
     writer: mpsc::UnboundedSender<WriterCmd>,
     shared: Arc<Shared>,
     reader: tokio::task::JoinHandle<()>,
+    writer_task: tokio::task::JoinHandle<()>,
 }
 
 #[derive(Debug)]
@@ -72,10 +73,12 @@ impl ConnHandle {
     pub fn send(&self, bytes: Bytes) {
         let _ = self.writer.send(WriterCmd::Data(bytes));
     }
-    /// Writes what is queued, then closes the connection.
-    pub fn close(&self) {
+    /// Writes what is queued, then closes the connection. The handle resolves once the
+    /// writer is done (dropping it detaches the writer, which finishes on its own).
+    pub fn close(self) -> tokio::task::JoinHandle<()> {
         let _ = self.writer.send(WriterCmd::Close);
         self.reader.abort();
+        self.writer_task
     }
     pub fn set_context(&self, cx: Context) {
         self.shared
@@ -121,13 +124,14 @@ pub fn spawn<M: Send + 'static>(
         events.clone(),
         wrap.clone(),
     ));
-    tokio::spawn(write_loop(wr, id, rx, events, wrap));
+    let writer_task = tokio::spawn(write_loop(wr, id, rx, events, wrap));
     Ok(ConnHandle {
         id,
         local_addr,
         writer: tx,
         shared,
         reader,
+        writer_task,
     })
 }
 

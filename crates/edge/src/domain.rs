@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bgp::speaker::{Export, Output, PeerSettings};
+use bgp::speaker::{Export, Input, Output, PeerSettings};
 use bgp::{Direction, Event, PeerIdx, SessionConfig, Speaker, Timer};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -44,8 +44,15 @@ pub enum DomainMsg {
     },
     Status(oneshot::Sender<DomainStatus>),
     Routes(oneshot::Sender<DomainRoutes>),
-    Reconfigure(Box<DomainConfig>),
-    Shutdown(oneshot::Sender<()>),
+    /// A new configuration, with the edge's own AS and router id (the domain's defaults).
+    Reconfigure {
+        local_as: u32,
+        router_id: std::net::Ipv4Addr,
+        config: Box<DomainConfig>,
+    },
+    /// Ends every session as `Stop` says, waits (briefly) for their last messages to be
+    /// written, then the task ends.
+    Shutdown(Stop, oneshot::Sender<()>),
     /// A BFD session toward a peer address changed.
     Bfd {
         address: IpAddr,
@@ -68,6 +75,23 @@ impl DomainMsg {
     }
 }
 
+/// Why a domain stops: it decides the Cease its sessions get.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// The domain is gone from the configuration: Cease / Peer De-configured.
+    Deconfigured,
+    /// The domain starts again elsewhere (another namespace, FIB or listen port): Cease /
+    /// Other Configuration Change.
+    Reconfigured,
+    /// The edge is stopping: Cease / Administrative Shutdown with this RFC 9003 shutdown
+    /// communication. The domain's routes stay in the kernel, so forwarding carries on
+    /// until the next start relearns them.
+    Shutdown(String),
+}
+
+/// How long a stopping domain waits for its sessions' last messages to be written.
+const STOP_FLUSH: Duration = Duration::from_secs(2);
+
 /// The supervisor's handle on a running domain.
 #[derive(Debug)]
 pub struct DomainHandle {
@@ -82,11 +106,11 @@ impl Drop for DomainHandle {
 }
 
 impl DomainHandle {
-    /// Stops the domain: every session gets a Cease, then the task ends.
-    pub async fn shutdown(self) {
+    /// Stops the domain: every session gets the Cease `why` calls for, then the task ends.
+    pub async fn shutdown(self, why: Stop) {
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(DomainMsg::Shutdown(tx)).await.is_ok() {
-            let _ = tokio::time::timeout(Duration::from_secs(2), rx).await;
+        if self.tx.send(DomainMsg::Shutdown(why, tx)).await.is_ok() {
+            let _ = tokio::time::timeout(STOP_FLUSH + Duration::from_secs(1), rx).await;
         }
     }
 }
@@ -99,9 +123,11 @@ pub fn spawn(
     config: DomainConfig,
 ) -> DomainHandle {
     let (tx, rx) = mpsc::channel(1024);
-    let local_as = config.local_as.unwrap_or(local_as);
-    let router_id = config.router_id.unwrap_or(router_id);
-    let mut speaker = Speaker::new(local_as, router_id);
+    let edge_identity = (local_as, router_id);
+    let mut speaker = Speaker::new(
+        config.local_as.unwrap_or(local_as),
+        config.router_id.unwrap_or(router_id),
+    );
     let fib = if config.fib {
         speaker.enable_fib();
         match Fib::spawn(config.namespace.as_deref()) {
@@ -125,6 +151,7 @@ pub fn spawn(
     };
     let domain = Domain {
         speaker,
+        edge_identity,
         config: DomainConfig {
             peers: Vec::new(),
             ..config.clone()
@@ -139,6 +166,7 @@ pub fn spawn(
         fib,
         fib_synced: false,
         fib_static_done: false,
+        closing: Vec::new(),
     };
     let task = tokio::spawn(domain.run(rx, config));
     DomainHandle { tx, task }
@@ -149,15 +177,14 @@ struct PeerRuntime {
     conns: [Option<ConnHandle>; 2],
     attempt: u64,
     up_since: Option<Instant>,
-    md5_key: Option<String>,
-    local_address: Option<IpAddr>,
-    shutdown: bool,
     /// The peer's BFD session state, when BFD runs toward it.
     bfd: Option<bfd::State>,
 }
 
 struct Domain {
     speaker: Speaker,
+    /// The edge's AS and router id: the domain's unless its configuration names its own.
+    edge_identity: (u32, std::net::Ipv4Addr),
     config: DomainConfig,
     port: u16,
     tx: mpsc::Sender<DomainMsg>,
@@ -174,6 +201,8 @@ struct Domain {
     fib_synced: bool,
     /// Whether the static routes have been installed once.
     fib_static_done: bool,
+    /// Writers of connections being closed, still sending their last messages.
+    closing: Vec<JoinHandle<()>>,
 }
 
 /// At the latest this long after a domain starts, FIB routes of an earlier run that no
@@ -189,6 +218,7 @@ fn session_config(local_as: u32, router_id: std::net::Ipv4Addr, p: &PeerConfig) 
         connect_retry: p.connect_retry(),
         passive: p.passive,
         families: p.families.iter().map(|&f| f.into()).collect(),
+        error_wait: p.error_wait.map(crate::config::ErrorWaitConfig::error_wait),
     }
 }
 
@@ -196,6 +226,9 @@ fn settings(local_as: u32, router_id: std::net::Ipv4Addr, p: &PeerConfig) -> Pee
     PeerSettings {
         name: p.name.clone(),
         address: p.address,
+        local_address: p.local_address,
+        md5_key: p.md5_key.as_deref().map(bgp::speaker::Md5Key::new),
+        shutdown: p.shutdown,
         session: session_config(local_as, router_id, p),
         max_prefixes: [p.max_prefixes.ipv4, p.max_prefixes.ipv6],
         prepend: p.prepend,
@@ -212,48 +245,85 @@ impl Domain {
     async fn run(mut self, mut rx: mpsc::Receiver<DomainMsg>, config: DomainConfig) {
         self.reconfigure(config);
         while let Some(msg) = rx.recv().await {
-            if self.contained(|d| d.handle(msg)) {
-                return;
+            if let DomainMsg::Shutdown(why, done) = msg {
+                return self.stop(why, done).await;
             }
+            self.contained(|d| d.handle(msg));
             // Drain what is already waiting (up to about 4096 messages from peers), then pack
             // the resulting updates.
             let mut budget: usize = 4096;
             while budget > 0 {
                 match rx.try_recv() {
+                    Ok(DomainMsg::Shutdown(why, done)) => return self.stop(why, done).await,
                     Ok(msg) => {
                         let weight = msg.weight();
-                        if self.contained(|d| d.handle(msg)) {
-                            return;
-                        }
+                        self.contained(|d| d.handle(msg));
                         budget = budget.saturating_sub(weight);
                     }
                     Err(_) => break,
                 }
             }
             self.contained(|d| {
-                d.program_fib();
+                // The flush's FIB changes go to the writer before any startup reconcile, so
+                // that what the sessions re-announced is never taken for stale.
+                let out = d.speaker.handle(Input::Flush);
+                d.execute(out);
                 if !d.fib_synced && d.fib.is_some() && d.speaker.initial_tables_complete() {
                     // Every session re-announced its table: what is left is stale.
                     d.fib_sync();
                 }
-                let out = d.speaker.flush();
-                d.execute(out);
-                false
             });
         }
     }
 
     /// Runs one step; a panic inside it restarts this domain alone (its sessions reset, the
     /// other domains never notice) instead of ending the task.
-    fn contained(&mut self, step: impl FnOnce(&mut Domain) -> bool) -> bool {
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| step(self))) {
-            Ok(stop) => stop,
-            Err(_) => {
-                tracing::error!(domain = %self.config.name, "internal error: restarting this routing domain");
-                self.restart();
-                false
-            }
+    fn contained(&mut self, step: impl FnOnce(&mut Domain)) {
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| step(self))).is_err() {
+            tracing::error!(domain = %self.config.name, "internal error: restarting this routing domain");
+            self.restart();
         }
+    }
+
+    /// Ends every session with the Cease `why` calls for and waits up to [`STOP_FLUSH`] for
+    /// the NOTIFICATIONs to be written before the connections close.
+    async fn stop(mut self, why: Stop, done: oneshot::Sender<()>) {
+        if matches!(why, Stop::Shutdown(_)) {
+            // The writer goes without being told what the sessions' end withdraws: the
+            // kernel keeps forwarding on the last routes until the next start.
+            self.fib = None;
+        }
+        let ids: Vec<PeerIdx> = self.speaker.peers().map(|(i, _)| i).collect();
+        self.contained(|d| {
+            for idx in ids {
+                use bgp::wire::{Notification, cease_subcode, error_code};
+                let input = match &why {
+                    Stop::Deconfigured => Input::RemovePeer(idx),
+                    Stop::Reconfigured => Input::StopPeer(
+                        idx,
+                        Notification::new(
+                            error_code::CEASE,
+                            cease_subcode::OTHER_CONFIGURATION_CHANGE,
+                        ),
+                    ),
+                    Stop::Shutdown(message) => Input::StopPeer(
+                        idx,
+                        Notification::cease_with_communication(
+                            cease_subcode::ADMINISTRATIVE_SHUTDOWN,
+                            message,
+                        ),
+                    ),
+                };
+                let out = d.speaker.handle(input);
+                d.execute(out);
+            }
+        });
+        let mut closing = std::mem::take(&mut self.closing);
+        for (_, rt) in self.peers.drain() {
+            closing.extend(rt.conns.into_iter().flatten().map(ConnHandle::close));
+        }
+        let _ = tokio::time::timeout(STOP_FLUSH, futures_util::future::join_all(closing)).await;
+        let _ = done.send(());
     }
 
     fn restart(&mut self) {
@@ -274,8 +344,7 @@ impl Domain {
         self.reconfigure(config);
     }
 
-    /// Returns true when the task must end.
-    fn handle(&mut self, msg: DomainMsg) -> bool {
+    fn handle(&mut self, msg: DomainMsg) {
         match msg {
             DomainMsg::Incoming(remote, stream) => self.incoming(remote, stream),
             DomainMsg::Connected {
@@ -285,13 +354,15 @@ impl Domain {
             } => {
                 let current = self.peers.get(&peer).is_some_and(|r| r.attempt == attempt);
                 if !current {
-                    return false;
+                    return;
                 }
                 match result {
                     Ok(stream) => self.adopt(peer, Direction::Outgoing, stream),
                     Err(e) => {
                         tracing::debug!(peer = ?self.speaker.peer_name(peer), "connect failed: {e}");
-                        let out = self.speaker.handle(peer, Event::TcpConnectFailed);
+                        let out = self
+                            .speaker
+                            .handle(Input::Event(peer, Event::TcpConnectFailed));
                         self.execute(out);
                     }
                 }
@@ -312,7 +383,9 @@ impl Domain {
                     .is_some_and(|(g, _)| *g == generation)
                 {
                     self.timers.remove(&(peer, timer));
-                    let out = self.speaker.handle(peer, Event::TimerExpired(timer));
+                    let out = self
+                        .speaker
+                        .handle(Input::Event(peer, Event::TimerExpired(timer)));
                     self.execute(out);
                 }
             }
@@ -322,20 +395,19 @@ impl Domain {
             DomainMsg::Routes(reply) => {
                 let _ = reply.send(self.routes());
             }
-            DomainMsg::Reconfigure(config) => self.reconfigure(*config),
-            DomainMsg::Shutdown(done) => {
-                let ids: Vec<PeerIdx> = self.speaker.peers().map(|(i, _)| i).collect();
-                for idx in ids {
-                    let out = self.speaker.remove_peer(idx);
-                    self.execute(out);
-                }
-                let _ = done.send(());
-                return true;
+            DomainMsg::Reconfigure {
+                local_as,
+                router_id,
+                config,
+            } => {
+                self.edge_identity = (local_as, router_id);
+                self.reconfigure(*config);
             }
+            // Handled by the run loop, which awaits the sessions' end.
+            DomainMsg::Shutdown(..) => {}
             DomainMsg::Bfd { address, status } => self.bfd_changed(address, status),
             DomainMsg::FibSync => self.fib_sync(),
         }
-        false
     }
 
     fn incoming(&mut self, remote: IpAddr, stream: TcpStream) {
@@ -363,7 +435,9 @@ impl Domain {
             Err(e) => {
                 tracing::warn!("cannot start connection: {e}");
                 if direction == Direction::Outgoing {
-                    let out = self.speaker.handle(idx, Event::TcpConnectFailed);
+                    let out = self
+                        .speaker
+                        .handle(Input::Event(idx, Event::TcpConnectFailed));
                     self.execute(out);
                 }
                 return;
@@ -374,13 +448,13 @@ impl Domain {
         if let Some(old) = rt.conns[direction as usize].replace(handle) {
             old.close();
         }
-        let out = self.speaker.handle(
+        let out = self.speaker.handle(Input::Event(
             idx,
             Event::TcpConnected {
                 direction,
                 local_addr,
             },
-        );
+        ));
         self.execute(out);
     }
 
@@ -415,7 +489,7 @@ impl Domain {
                     }
                     let out = self
                         .speaker
-                        .handle(idx, Event::MessageReceived(direction, m));
+                        .handle(Input::Event(idx, Event::MessageReceived(direction, m)));
                     self.execute(out);
                 }
                 return;
@@ -432,7 +506,7 @@ impl Domain {
                 Event::TcpClosed(direction)
             }
         };
-        let out = self.speaker.handle(idx, event);
+        let out = self.speaker.handle(Input::Event(idx, event));
         self.execute(out);
     }
 
@@ -451,7 +525,8 @@ impl Domain {
                         .get_mut(&idx)
                         .and_then(|r| r.conns[d as usize].take())
                     {
-                        c.close();
+                        self.closing.retain(|h| !h.is_finished());
+                        self.closing.push(c.close());
                     }
                 }
                 Output::SetContext(idx, d, cx) => {
@@ -475,6 +550,8 @@ impl Domain {
                         h.abort();
                     }
                 }
+                Output::PeerAdded(_) => {}
+                Output::Fib(changes) => self.program_fib(changes),
                 Output::PeerUp(idx) => {
                     tracing::info!(domain = %self.config.name, peer = ?self.speaker.peer_name(idx), "session established");
                     self.peers.entry(idx).or_default().up_since = Some(Instant::now());
@@ -491,14 +568,10 @@ impl Domain {
 
     /// Hands the speaker's FIB changes to the namespace's writer; static routes win over
     /// learned ones for the same prefix.
-    fn program_fib(&mut self) {
+    fn program_fib(&mut self, changes: Vec<bgp::speaker::FibChange>) {
         let Some(fib) = &self.fib else {
             return;
         };
-        let changes = self.speaker.take_fib_changes();
-        if changes.is_empty() {
-            return;
-        }
         let routes: Vec<FibRoute> = changes
             .into_iter()
             .filter_map(|c| {
@@ -578,16 +651,16 @@ impl Domain {
         };
         let addr = SocketAddr::new(status.settings.address, self.port);
         let timeout = status.settings.session.connect_retry;
+        let key = status.settings.md5_key.clone();
+        let local = status.settings.local_address;
         let rt = self.peers.entry(idx).or_default();
         rt.attempt += 1;
         let attempt = rt.attempt;
-        let key = rt.md5_key.clone();
-        let local = rt.local_address;
         let ns = self.config.namespace.clone();
         let tx = self.tx.clone();
         tokio::spawn(async move {
             let result =
-                conn::connect(ns, addr, local, key.as_deref().map(str::as_bytes), timeout).await;
+                conn::connect(ns, addr, local, key.as_ref().map(|k| k.as_bytes()), timeout).await;
             let _ = tx
                 .send(DomainMsg::Connected {
                     peer: idx,
@@ -598,12 +671,20 @@ impl Domain {
         });
     }
 
-    /// Applies a domain configuration, classifying each peer change: new peers start,
-    /// removed ones get Cease / Peer De-configured, changed ones are updated in place where
-    /// the speaker can (prepend, limits) and reset otherwise (RFC 4486 Other Configuration
-    /// Change). MD5 key and local address changes reset the session.
+    /// Applies a domain configuration: each peer's change is classified by
+    /// [`bgp::reconfigure::classify`] and applied by the speaker — new peers start, removed
+    /// ones get Cease / Peer De-configured, changed ones are updated in place or reset with
+    /// Cease / Other Configuration Change. A new AS or router id of the domain changes every
+    /// peer's session, so each of them resets.
     fn reconfigure(&mut self, config: DomainConfig) {
-        let (local_as, router_id) = (self.speaker.local_as(), self.speaker.router_id());
+        let (local_as, router_id) = (
+            config.local_as.unwrap_or(self.edge_identity.0),
+            config.router_id.unwrap_or(self.edge_identity.1),
+        );
+        self.speaker.handle(Input::SetIdentity {
+            local_as,
+            router_id,
+        });
         let existing: Vec<(PeerIdx, String)> = self
             .speaker
             .peers()
@@ -611,7 +692,7 @@ impl Domain {
             .collect();
         for (idx, name) in &existing {
             if !config.peers.iter().any(|p| &p.name == name) {
-                let out = self.speaker.remove_peer(*idx);
+                let out = self.speaker.handle(Input::RemovePeer(*idx));
                 self.execute(out);
                 if let Some(rt) = self.peers.remove(idx) {
                     for c in rt.conns.into_iter().flatten() {
@@ -623,54 +704,28 @@ impl Domain {
         for p in &config.peers {
             let wanted = settings(local_as, router_id, p);
             let found = existing.iter().find(|(_, n)| n == &p.name).map(|(i, _)| *i);
-            match found {
+            let out = match found {
                 Some(idx) => {
-                    let rt = self.peers.entry(idx).or_default();
-                    let transport_changed =
-                        rt.md5_key != p.md5_key || rt.local_address != p.local_address;
-                    rt.md5_key = p.md5_key.clone();
-                    rt.local_address = p.local_address;
-                    let shutdown_changed = rt.shutdown != p.shutdown;
-                    rt.shutdown = p.shutdown;
-                    let mut out = self.speaker.update_peer(idx, wanted);
-                    if transport_changed && !p.shutdown {
-                        out.extend(
-                            self.speaker
-                                .set_admin_down(idx, true, "configuration changed"),
-                        );
-                        out.extend(self.speaker.set_admin_down(idx, false, ""));
+                    let change =
+                        bgp::reconfigure::classify(self.speaker.peer_settings(idx), Some(&wanted));
+                    if change != bgp::reconfigure::PeerChange::Unchanged {
+                        tracing::info!(domain = %config.name, peer = %p.name, ?change, "peer reconfigured");
                     }
-                    if shutdown_changed {
-                        out.extend(self.speaker.set_admin_down(
-                            idx,
-                            p.shutdown,
-                            "peering disabled",
-                        ));
-                    }
-                    self.execute(out);
+                    self.speaker.handle(Input::UpdatePeer(idx, wanted))
                 }
-                None => {
-                    let (idx, mut out) = self.speaker.add_peer(wanted);
-                    let rt = self.peers.entry(idx).or_default();
-                    rt.md5_key = p.md5_key.clone();
-                    rt.local_address = p.local_address;
-                    rt.shutdown = p.shutdown;
-                    if p.shutdown {
-                        out.extend(self.speaker.set_admin_down(idx, true, "peering disabled"));
-                    }
-                    self.execute(out);
-                }
-            }
+                None => self.speaker.handle(Input::AddPeer(wanted)),
+            };
+            self.execute(out);
         }
-        self.speaker.set_originated(config.originate.clone());
+        self.speaker
+            .handle(Input::SetOriginated(config.originate.clone()));
         self.sync_bfd(&config);
         let old_routes = std::mem::replace(&mut self.config, config).routes;
         if old_routes != self.config.routes || !self.fib_static_done {
             self.fib_static_done = true;
             self.program_static(&old_routes);
         }
-        self.program_fib();
-        let out = self.speaker.flush();
+        let out = self.speaker.handle(Input::Flush);
         self.execute(out);
     }
 
@@ -765,10 +820,10 @@ impl Domain {
             && status.remote_state != bfd::State::AdminDown;
         if path_failed {
             tracing::info!(domain = %self.config.name, peer = %address, "BFD down: ending the BGP session");
-            let out = self.speaker.handle(idx, Event::BfdDown);
+            let out = self.speaker.handle(Input::Event(idx, Event::BfdDown));
             self.execute(out);
         } else if !was_up && status.state == bfd::State::Up {
-            let out = self.speaker.handle(idx, Event::BfdUp);
+            let out = self.speaker.handle(Input::Event(idx, Event::BfdUp));
             self.execute(out);
         }
     }

@@ -201,52 +201,52 @@ impl Edge {
         RoutesView { domains }
     }
 
-    /// Applies a new configuration, changing only what differs: domains added or removed,
-    /// peers within a domain classified by the domain itself. A change of local AS, router
-    /// id or port restarts everything, as it changes every session; a domain that moves to
-    /// another namespace restarts alone.
+    /// Applies a new configuration, changing only what differs. Each domain's peers are
+    /// classified by the domain itself with [`bgp::reconfigure::classify`] (a new edge AS or
+    /// router id resets each session there with Cease / Other Configuration Change). Only a
+    /// domain's placement restarts it: another namespace, FIB or listen port (its sessions
+    /// get Cease / Other Configuration Change); a domain gone from the file stops with Cease
+    /// / Peer De-configured.
     pub async fn reload(&self, new: EdgeConfig) -> anyhow::Result<()> {
         new.validate()?;
         let mut running = self.inner.lock().await;
         let old = running.config.clone();
-        let global_change = old.local_as != new.local_as
-            || old.router_id != new.router_id
-            || old.listen_port != new.listen_port;
         if old.status_listen != new.status_listen {
             tracing::warn!("status_listen changes take effect at the next start");
         }
-        if global_change {
-            let domains = std::mem::take(&mut running.domains);
-            for (_, h) in domains {
-                h.shutdown().await;
-            }
-            running.listeners.clear();
-        }
         let names: Vec<String> = running.domains.keys().cloned().collect();
         for name in names {
-            let keep = new
-                .domains
-                .iter()
-                .find(|d| d.name == name)
-                .is_some_and(|d| {
-                    old.domains.iter().any(|o| {
-                        o.name == name
-                            && o.namespace == d.namespace
-                            && o.local_as == d.local_as
-                            && o.router_id == d.router_id
-                            && o.fib == d.fib
-                    })
-                });
-            if !keep && let Some(h) = running.domains.remove(&name) {
-                h.shutdown().await;
+            let why = match new.domains.iter().find(|d| d.name == name) {
+                None => Some(domain::Stop::Deconfigured),
+                Some(d) => {
+                    let moved = old.listen_port != new.listen_port
+                        || !old.domains.iter().any(|o| {
+                            o.name == name && o.namespace == d.namespace && o.fib == d.fib
+                        });
+                    moved.then_some(domain::Stop::Reconfigured)
+                }
+            };
+            if let Some(why) = why
+                && let Some(h) = running.domains.remove(&name)
+            {
+                h.shutdown(why).await;
             }
+        }
+        if old.listen_port != new.listen_port {
+            running.listeners.clear();
         }
         running.config = new.clone();
         self.refresh_listeners(&mut running)?;
         for d in &new.domains {
             match running.domains.get(&d.name) {
                 Some(h) => {
-                    let _ = h.tx.send(DomainMsg::Reconfigure(Box::new(d.clone()))).await;
+                    let _ =
+                        h.tx.send(DomainMsg::Reconfigure {
+                            local_as: new.local_as,
+                            router_id: new.router_id,
+                            config: Box::new(d.clone()),
+                        })
+                        .await;
                 }
                 None => self.start_domain(&mut running, d.clone()),
             }
@@ -255,16 +255,24 @@ impl Edge {
         Ok(())
     }
 
-    /// Ends every session with a Cease and stops the domains.
-    pub async fn shutdown(&self) {
+    /// Stops the edge as a router does: every session ends with Cease / Administrative
+    /// Shutdown carrying `message` (RFC 9003), the NOTIFICATIONs are written before the
+    /// connections close, and the routes in the kernel stay for the next start.
+    pub async fn shutdown(&self, message: &str) {
         let mut running = self.inner.lock().await;
         running.listeners.clear();
         let domains = std::mem::take(&mut running.domains);
-        for (_, h) in domains {
-            h.shutdown().await;
-        }
+        futures_util::future::join_all(
+            domains
+                .into_values()
+                .map(|h| h.shutdown(domain::Stop::Shutdown(message.to_owned()))),
+        )
+        .await;
     }
 }
+
+/// The shutdown communication (RFC 9003) every peer gets when the edge is stopped.
+pub const SHUTDOWN_MESSAGE: &str = "Causeway edge shutting down";
 
 fn bind_listeners(addresses: &AddressMap, ns: Namespace, port: u16) -> anyhow::Result<Listeners> {
     let v4 = conn::listen(ns.as_deref(), false, port).with_context(|| {
@@ -340,7 +348,7 @@ pub async fn run(config_path: PathBuf) -> anyhow::Result<()> {
         }
     }
     tracing::info!("shutting down");
-    edge.shutdown().await;
+    edge.shutdown(SHUTDOWN_MESSAGE).await;
     Ok(())
 }
 

@@ -31,6 +31,7 @@ fn peer(name: &str, addr: Ipv4Addr, remote_as: u32) -> PeerConfig {
         bfd: None,
         hold_time: 30,
         connect_retry: 1,
+        error_wait: None,
         families: vec![FamilyName::Ipv4],
         weight: 0,
         export: Default::default(),

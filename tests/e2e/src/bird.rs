@@ -259,7 +259,14 @@ impl Bird {
 
     /// Replaces the announced prefixes and reconfigures the running daemon.
     pub fn announce(&mut self, prefixes: &[&str]) {
-        self.spec.announce = prefixes.iter().map(|p| p.to_string()).collect();
+        let mut spec = self.spec.clone();
+        spec.announce = prefixes.iter().map(|p| p.to_string()).collect();
+        self.reconfigure(spec);
+    }
+
+    /// Rewrites the config to `spec` and runs `birdc configure`, as an operator would.
+    pub fn reconfigure(&mut self, spec: BirdSpec) {
+        self.spec = spec;
         std::fs::write(&self.conf, self.spec.render())
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", self.conf.display()));
         let out = self

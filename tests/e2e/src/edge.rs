@@ -30,6 +30,8 @@ pub struct EdgePeer {
     pub passive: bool,
     pub hold_time: u16,
     pub connect_retry: u16,
+    /// The idle-hold backoff after errors, seconds (min, max); `None`: the edge's default.
+    pub error_wait: Option<(u32, u32)>,
     pub families: Vec<&'static str>,
 }
 
@@ -53,8 +55,20 @@ impl EdgePeer {
             passive: false,
             hold_time: 9,
             connect_retry: 1,
+            error_wait: None,
             families: vec![if address.is_ipv6() { "ipv6" } else { "ipv4" }],
         }
+    }
+
+    pub fn remote_as(mut self, asn: u32) -> Self {
+        self.remote_as = asn;
+        self
+    }
+
+    /// The idle-hold backoff after errors: `min` seconds, doubling up to `max`.
+    pub fn error_wait(mut self, min: u32, max: u32) -> Self {
+        self.error_wait = Some((min, max));
+        self
     }
 
     pub fn md5(mut self, key: &str) -> Self {
@@ -79,6 +93,8 @@ pub struct EdgeDomain {
     pub name: String,
     pub originate: Vec<String>,
     pub peers: Vec<EdgePeer>,
+    /// Program the best routes into the edge namespace's kernel table.
+    pub fib: bool,
 }
 
 impl EdgeDomain {
@@ -87,7 +103,13 @@ impl EdgeDomain {
             name: name.to_string(),
             originate: Vec::new(),
             peers: Vec::new(),
+            fib: false,
         }
+    }
+
+    pub fn fib(mut self) -> Self {
+        self.fib = true;
+        self
     }
 
     pub fn originate(mut self, prefixes: &[&str]) -> Self {
@@ -139,9 +161,10 @@ impl EdgeSpec {
         );
         for d in &self.domains {
             c.push_str(&format!(
-                "\n[[domain]]\nname = {}\noriginate = [{}]\n",
+                "\n[[domain]]\nname = {}\noriginate = [{}]\nfib = {}\n",
                 q(&d.name),
-                list(&d.originate)
+                list(&d.originate),
+                d.fib
             ));
             for p in &d.peers {
                 c.push_str(&format!(
@@ -165,6 +188,9 @@ impl EdgeSpec {
                 }
                 if !max.is_empty() {
                     c.push_str(&format!("max_prefixes = {{ {} }}\n", max.join(", ")));
+                }
+                if let Some((min, max)) = p.error_wait {
+                    c.push_str(&format!("error_wait = {{ min = {min}, max = {max} }}\n"));
                 }
                 let families: Vec<String> = p.families.iter().map(|f| f.to_string()).collect();
                 c.push_str(&format!(
@@ -424,5 +450,15 @@ impl Edge {
 
     pub fn kill(&self) {
         self.daemon.kill();
+    }
+
+    /// Sends SIGTERM and waits (up to `timeout`) for the process to exit on its own.
+    pub fn terminate(&self, timeout: std::time::Duration) -> std::process::ExitStatus {
+        self.daemon.signal("TERM");
+        wait_for(timeout, "the edge to exit after SIGTERM", || {
+            self.daemon
+                .exited()
+                .ok_or_else(|| "still running".to_string())
+        })
     }
 }

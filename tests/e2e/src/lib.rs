@@ -14,6 +14,7 @@
 //!   and [`customer_link`], the customer's end of a circuit's lab cross-connect.
 //! - [`bird`], [`gobgp`], [`frr`], [`openbgpd`], [`exabgp`], [`edge`]: drivers that write a config,
 //!   start the daemon inside a namespace and read its view back (session state, routes).
+//! - [`mrt`]: the BGP messages in BIRD's MRT dumps, as on the wire (NOTIFICATION subcodes).
 //! - [`wait`]: [`wait_until`] / [`wait_for`] poll a condition every 100 ms up to a deadline;
 //!   nothing sleeps in place of synchronisation.
 //!
@@ -35,6 +36,7 @@ pub mod frr;
 pub mod gate;
 pub mod gobgp;
 pub mod lab;
+pub mod mrt;
 pub mod netns;
 pub mod openbgpd;
 pub mod process;

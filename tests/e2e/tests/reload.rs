@@ -1,5 +1,10 @@
-//! Config reload on SIGHUP changes only what changed.
+//! Config reload on SIGHUP changes only what changed, and each change costs what it should:
+//! a fixed peer comes up without waiting out its backoff, a new MD5 key resets the session
+//! with Cease / Other Configuration Change.
 
+use std::time::Duration;
+
+use e2e::mrt::{SeenNotification, notifications_received};
 use e2e::{
     Bird, BirdSpec, CONVERGE, Edge, EdgeDomain, EdgeSpec, Gobgp, GobgpSpec, Netns, find_route,
     link, require_root, wait_for,
@@ -96,5 +101,130 @@ fn sighup_reload_adds_a_peer_without_resetting_the_others() {
     assert_eq!(
         bird_after.since, bird_since,
         "BIRD saw its session restart across the edge's reload"
+    );
+}
+
+/// The edge's backoff after the wrong-AS errors below: far longer than the test waits for the
+/// fixed session.
+const LONG_BACKOFF: u32 = 90;
+/// How long the fixed session may take to establish: a reconnect and an OPEN exchange, well
+/// under [`LONG_BACKOFF`].
+const WITHOUT_BACKOFF: Duration = Duration::from_secs(20);
+
+#[test]
+fn fixing_a_wrong_peer_as_brings_the_session_up_without_waiting_out_the_backoff() {
+    let test = "fixing_a_wrong_peer_as_brings_the_session_up_without_waiting_out_the_backoff";
+    if !require_root(test) {
+        return;
+    }
+    let edge_ns = Netns::new(test, "edge");
+    let bird_ns = Netns::new(test, "bird");
+    let l = link(&edge_ns, &bird_ns, 1);
+    let [peer, _] = l.edge_peers("a", 65001);
+    // Misconfigured: BIRD is AS 65001, the edge expects 65099 and refuses its OPEN.
+    let wrong = peer
+        .clone()
+        .remote_as(65099)
+        .error_wait(LONG_BACKOFF, 2 * LONG_BACKOFF);
+    let mut edge = Edge::start(
+        &edge_ns,
+        EdgeSpec::new().domain(EdgeDomain::new("d").peer(wrong)),
+    );
+    let [session, _] = l.bird_sessions("edge");
+    let bird = Bird::start(
+        &bird_ns,
+        "bird",
+        BirdSpec::new(65001, l.peer_v4).session(session),
+    );
+
+    let refused = wait_for(
+        CONVERGE,
+        "the edge to refuse BIRD's OPEN (bad peer AS)",
+        || {
+            let p = edge.peer("d", "a-v4")?;
+            match &p.last_error {
+                Some(e) if e.contains("Bad Peer AS") && p.state == "Idle" => Ok(p),
+                other => Err(format!("{} (last_error {other:?})", p.state)),
+            }
+        },
+    );
+    assert_ne!(refused.state, "Established");
+
+    // The operator fixes the AS; the edge is in a 90 s backoff, but the change ends it.
+    let fixed = peer.error_wait(LONG_BACKOFF, 2 * LONG_BACKOFF);
+    edge.reload(EdgeSpec::new().domain(EdgeDomain::new("d").peer(fixed)));
+    wait_for(
+        WITHOUT_BACKOFF,
+        "the fixed session to establish without waiting out the backoff",
+        || edge.established("d", "a-v4"),
+    );
+    wait_for(WITHOUT_BACKOFF, "BIRD to see the session up", || {
+        bird.established("edge_v4")
+    });
+}
+
+/// The NOTIFICATIONs BIRD received so far (from its MRT dump).
+fn received_by_bird(mrt: &std::path::Path) -> Vec<SeenNotification> {
+    notifications_received(&std::fs::read(mrt).unwrap_or_default())
+}
+
+#[test]
+fn a_new_md5_key_resets_the_session_with_cease_other_configuration_change() {
+    let test = "a_new_md5_key_resets_the_session_with_cease_other_configuration_change";
+    if !require_root(test) {
+        return;
+    }
+    let edge_ns = Netns::new(test, "edge");
+    let bird_ns = Netns::new(test, "bird");
+    let l = link(&edge_ns, &bird_ns, 1);
+    let [peer, _] = l.edge_peers("a", 65001);
+    let spec = |key: &str| EdgeSpec::new().domain(EdgeDomain::new("d").peer(peer.clone().md5(key)));
+    let mut edge = Edge::start(&edge_ns, spec("old-key"));
+    let [session, _] = l.bird_sessions("edge");
+    let mrt = bird_ns.dir().join("bird.mrt");
+    let bird_spec = |key: &str| {
+        BirdSpec::new(65001, l.peer_v4)
+            .session(session.clone().password(key))
+            .mrtdump(&mrt)
+    };
+    let mut bird = Bird::start(&bird_ns, "bird", bird_spec("old-key"));
+    wait_for(CONVERGE, "the keyed session to establish", || {
+        edge.established("d", "a-v4")
+    });
+    assert!(
+        received_by_bird(&mrt).is_empty(),
+        "{:?}",
+        received_by_bird(&mrt)
+    );
+
+    edge.reload(spec("new-key"));
+    let n = wait_for(CONVERGE, "BIRD to receive the edge's Cease", || {
+        received_by_bird(&mrt)
+            .into_iter()
+            .next()
+            .ok_or_else(|| "no NOTIFICATION yet".to_string())
+    });
+    assert_eq!(
+        (n.code, n.subcode),
+        (6, 6),
+        "Cease / Other Configuration Change (RFC 4486), not Administrative Shutdown: {n:?}"
+    );
+    // BIRD names it too.
+    let info = wait_for(CONVERGE, "BIRD to report why the session went down", || {
+        let p = bird.protocol("edge_v4")?;
+        if p.info.contains("configuration change") {
+            Ok(p.info)
+        } else {
+            Err(p.info)
+        }
+    });
+    assert!(info.contains("Received"), "{info}");
+
+    // The customer's router takes the new key; the session comes back with it.
+    bird.reconfigure(bird_spec("new-key"));
+    wait_for(
+        CONVERGE,
+        "the session to establish with the new key",
+        || edge.established("d", "a-v4"),
     );
 }

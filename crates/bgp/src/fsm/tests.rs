@@ -27,6 +27,7 @@ fn config() -> SessionConfig {
         connect_retry: CONNECT_RETRY,
         passive: false,
         families: vec![Family::Ipv4Unicast, Family::Ipv6Unicast],
+        error_wait: None,
     }
 }
 
@@ -563,6 +564,81 @@ fn error_forget_firing_outside_established_keeps_the_backoff() {
     fail_once(&mut s);
     s.handle(Event::TimerExpired(Timer::ErrorForget));
     assert_eq!(fail_once(&mut s), Duration::from_secs(20));
+}
+
+#[test]
+fn a_configured_error_wait_starts_at_its_minimum_and_doubles_up_to_its_maximum() {
+    let mut s = Session::new(SessionConfig {
+        error_wait: Some(ErrorWait {
+            min: Duration::from_secs(3),
+            max: Duration::from_secs(20),
+        }),
+        ..config()
+    });
+    s.handle(Event::Start);
+    let holds: Vec<u64> = (0..5).map(|_| fail_once(&mut s).as_secs()).collect();
+    assert_eq!(holds, [3, 6, 12, 20, 20]);
+}
+
+/// Fails `n` times and leaves the session Idle, waiting out its backoff.
+fn idle_in_backoff(s: &mut Session, n: usize) -> Duration {
+    s.handle(Event::Start);
+    for _ in 0..n {
+        fail_once(s);
+    }
+    s.handle(connected(OUT));
+    let actions = s.handle(received(OUT, PeerOpen::new().asn(65099).message()));
+    assert_eq!(s.state(), State::Idle);
+    armed(&actions, Timer::IdleHold).expect("idle hold armed")
+}
+
+#[test]
+fn a_configuration_change_ends_the_idle_hold_backoff_at_once() {
+    let mut s = Session::new(config());
+    assert_eq!(idle_in_backoff(&mut s, 4), Duration::from_secs(120));
+    let actions = s.end_backoff();
+    assert!(actions.contains(&Action::CancelTimer(Timer::IdleHold)));
+    assert!(
+        actions.contains(&Action::Connect),
+        "reconnects at once: {actions:?}"
+    );
+    assert_eq!(s.state(), State::Connect);
+    // And the error count started over: the next failure waits the minimum again.
+    assert_eq!(fail_once(&mut s), CONNECT_RETRY);
+}
+
+#[test]
+fn ending_the_backoff_leaves_a_session_that_is_not_waiting_alone() {
+    let mut s = established();
+    assert!(s.end_backoff().is_empty());
+    assert!(s.is_established());
+    let mut stopped = Session::new(config());
+    assert!(
+        stopped.end_backoff().is_empty(),
+        "administratively down stays down"
+    );
+    assert_eq!(stopped.state(), State::Idle);
+}
+
+#[test]
+fn a_restart_for_a_configuration_change_sends_the_cease_and_reconnects_without_backoff() {
+    let mut s = established();
+    let n = Notification::new(error_code::CEASE, cease_subcode::OTHER_CONFIGURATION_CHANGE);
+    let actions = s.restart(n.clone());
+    assert_eq!(notification_sent(&actions, OUT), Some(&n));
+    assert!(closed(&actions, OUT));
+    assert_eq!(went_down(&actions), Some(None));
+    assert_eq!(
+        armed(&actions, Timer::IdleHold),
+        None,
+        "no backoff: {actions:?}"
+    );
+    assert!(
+        position(&actions, |a| matches!(a, Action::Close(OUT)))
+            < position(&actions, |a| *a == Action::Connect),
+        "the old connection closes before the new one is opened: {actions:?}"
+    );
+    assert_eq!(s.state(), State::Connect);
 }
 
 // ===== connection collision (§6.8) =====

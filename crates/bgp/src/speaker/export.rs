@@ -15,12 +15,13 @@
 //!
 //! Each segment is encoded once and the same bytes (reference-counted) go to every member
 //! that gets them. A peer that came up during the batch is not in any group: it gets the
-//! whole table at the flush instead (`Speaker::flush`), then End-of-RIB.
+//! whole table at the flush instead (`Input::Flush`), then End-of-RIB.
 
 use std::collections::hash_map::Entry;
 use std::hash::{Hash, Hasher};
 
 use super::*;
+use crate::wire::pack::{UPDATE_OVERHEAD, begin_update, chunks, finish_update, message_boundary};
 
 /// A best-path change waiting for the next flush, shared by every peer.
 #[derive(Debug)]
@@ -600,6 +601,9 @@ mod tests {
         PeerSettings {
             name: format!("AS{asn}"),
             address: IpAddr::V4(address),
+            local_address: None,
+            md5_key: None,
+            shutdown: false,
             session: SessionConfig {
                 local_as: LOCAL_AS,
                 router_id: Ipv4Addr::new(10, 255, 0, 1),
@@ -608,6 +612,7 @@ mod tests {
                 connect_retry: Duration::from_secs(10),
                 passive: false,
                 families: vec![Family::Ipv4Unicast],
+                error_wait: None,
             },
             max_prefixes: [None, None],
             prepend,
@@ -704,7 +709,7 @@ mod tests {
         let mut out = Vec::new();
         for (asn, address, local, export) in spec {
             let (idx, _) = sp.add_peer(settings(asn, address, export, 0));
-            sp.handle(
+            sp.event(
                 idx,
                 Event::TcpConnected {
                     direction: DIR,
@@ -722,8 +727,8 @@ mod tests {
                     Capability::FourOctetAs(asn),
                 ],
             });
-            sp.handle(idx, Event::MessageReceived(DIR, open));
-            let o = sp.handle(idx, Event::MessageReceived(DIR, Message::Keepalive));
+            sp.event(idx, Event::MessageReceived(DIR, open));
+            let o = sp.event(idx, Event::MessageReceived(DIR, Message::Keepalive));
             assert!(o.contains(&Output::PeerUp(idx)));
             out.extend(o);
             peers.push(Peer {
@@ -769,7 +774,7 @@ mod tests {
                         nlri,
                         ..Update::default()
                     };
-                    out.extend(sp.handle(
+                    out.extend(sp.event(
                         peers[p].idx,
                         Event::MessageReceived(DIR, Message::Update(u)),
                     ));
@@ -782,7 +787,7 @@ mod tests {
                             .collect(),
                         ..Update::default()
                     };
-                    out.extend(sp.handle(
+                    out.extend(sp.event(
                         peers[p].idx,
                         Event::MessageReceived(DIR, Message::Update(u)),
                     ));
@@ -802,7 +807,7 @@ mod tests {
                         afi: 1,
                         safi: 1,
                     });
-                    out.extend(sp.handle(peers[p].idx, Event::MessageReceived(DIR, rr)));
+                    out.extend(sp.event(peers[p].idx, Event::MessageReceived(DIR, rr)));
                 }
                 70..72 => {
                     // The third sender's drain prepend toggles: it leaves the group (or

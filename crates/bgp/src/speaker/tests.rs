@@ -7,6 +7,7 @@ use std::net::Ipv6Addr;
 
 use ipnet::{Ipv4Net, Ipv6Net};
 
+use crate::fsm::ErrorWait;
 use crate::wire::{AsPath, AsSegment, Capability, Open, RouteRefresh, frame};
 
 const LOCAL_AS: u32 = 12076;
@@ -27,10 +28,18 @@ const GR_RESTART_TIME: u16 = 120;
 
 // ===== helpers: configuration and sessions =====
 
+/// Cease / Administrative Shutdown with an RFC 9003 communication.
+fn shutdown(why: &str) -> Notification {
+    Notification::cease_with_communication(cease_subcode::ADMINISTRATIVE_SHUTDOWN, why)
+}
+
 fn settings(name: &str, remote_as: u32, address: IpAddr) -> PeerSettings {
     PeerSettings {
         name: name.to_owned(),
         address,
+        local_address: None,
+        md5_key: None,
+        shutdown: false,
         session: SessionConfig {
             local_as: LOCAL_AS,
             router_id: ROUTER_ID,
@@ -39,6 +48,7 @@ fn settings(name: &str, remote_as: u32, address: IpAddr) -> PeerSettings {
             connect_retry: Duration::from_secs(10),
             passive: false,
             families: vec![Family::Ipv4Unicast, Family::Ipv6Unicast],
+            error_wait: None,
         },
         max_prefixes: [None, None],
         prepend: 0,
@@ -111,8 +121,13 @@ impl Net {
     }
 
     fn add_b(&mut self) -> PeerIdx {
+        self.add_b_with(settings_b())
+    }
+
+    /// B (AS 65002, sending its OPEN as such) configured with `settings`.
+    fn add_b_with(&mut self, settings: PeerSettings) -> PeerIdx {
         self.add(
-            settings_b(),
+            settings,
             B_LOCAL.into(),
             peer_open(B_AS, Ipv4Addr::new(198, 51, 100, 1), false),
         )
@@ -126,17 +141,17 @@ impl Net {
             .find(|(i, _, _)| *i == idx)
             .cloned()
             .expect("a peer added to this net");
-        let mut out = self.sp.handle(
+        let mut out = self.sp.event(
             idx,
             Event::TcpConnected {
                 direction: OUT,
                 local_addr: local,
             },
         );
-        out.extend(self.sp.handle(idx, Event::MessageReceived(OUT, open)));
+        out.extend(self.sp.event(idx, Event::MessageReceived(OUT, open)));
         out.extend(
             self.sp
-                .handle(idx, Event::MessageReceived(OUT, Message::Keepalive)),
+                .event(idx, Event::MessageReceived(OUT, Message::Keepalive)),
         );
         assert!(out.contains(&Output::PeerUp(idx)), "{idx:?} is up: {out:?}");
         out.extend(self.sp.flush());
@@ -145,13 +160,13 @@ impl Net {
 
     /// Delivers a message from a peer and flushes.
     fn from(&mut self, idx: PeerIdx, message: Message) -> Vec<Output> {
-        let mut out = self.sp.handle(idx, Event::MessageReceived(OUT, message));
+        let mut out = self.sp.event(idx, Event::MessageReceived(OUT, message));
         out.extend(self.sp.flush());
         out
     }
 
     fn event(&mut self, idx: PeerIdx, event: Event) -> Vec<Output> {
-        let mut out = self.sp.handle(idx, event);
+        let mut out = self.sp.event(idx, event);
         out.extend(self.sp.flush());
         out
     }
@@ -608,6 +623,139 @@ fn changing_the_session_settings_resets_it_with_other_configuration_change() {
 }
 
 #[test]
+fn a_new_md5_key_or_local_address_resets_the_session_with_other_configuration_change() {
+    for change in [
+        (|s: &mut PeerSettings| s.md5_key = Some(Md5Key::new("new-key"))) as fn(&mut PeerSettings),
+        |s: &mut PeerSettings| s.local_address = Some(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 253))),
+    ] {
+        let (mut net, _, b) = a_and_b();
+        let mut new = settings_b();
+        change(&mut new);
+        let out = net.sp.update_peer(b, new);
+        let n = notification_to(&out, b).expect("a NOTIFICATION");
+        assert_eq!(
+            (n.code, n.subcode),
+            (error_code::CEASE, cease_subcode::OTHER_CONFIGURATION_CHANGE),
+            "not Administrative Shutdown: the peer is not being shut down"
+        );
+        // It tries again at once with the new settings, no backoff.
+        assert!(out.contains(&Output::Connect(b)), "{out:?}");
+        assert!(
+            !out.iter()
+                .any(|o| matches!(o, Output::ArmTimer(_, Timer::IdleHold, _))),
+            "{out:?}"
+        );
+    }
+}
+
+/// B's OPEN comes from AS `peer_as`, which is not the one configured, `times` times in a
+/// row; leaves B Idle in its backoff and returns the idle hold time it last asked for.
+fn fail_with_bad_peer_as(net: &mut Net, b: PeerIdx, times: usize, peer_as: u32) -> Duration {
+    let mut hold = Duration::ZERO;
+    for i in 0..times {
+        if i > 0 {
+            net.event(b, Event::TimerExpired(Timer::IdleHold));
+        }
+        net.event(
+            b,
+            Event::TcpConnected {
+                direction: OUT,
+                local_addr: B_LOCAL.into(),
+            },
+        );
+        let open = peer_open(peer_as, Ipv4Addr::new(198, 51, 100, 1), false);
+        let out = net.event(b, Event::MessageReceived(OUT, open));
+        let n = notification_to(&out, b).expect("a NOTIFICATION");
+        assert_eq!(
+            (n.code, n.subcode),
+            (
+                error_code::OPEN_MESSAGE,
+                crate::wire::open_subcode::BAD_PEER_AS
+            )
+        );
+        hold = out
+            .iter()
+            .find_map(|o| match o {
+                Output::ArmTimer(i, Timer::IdleHold, d) if *i == b => Some(*d),
+                _ => None,
+            })
+            .expect("idle hold armed");
+    }
+    assert_eq!(net.state(b), State::Idle);
+    hold
+}
+
+#[test]
+fn fixing_a_wrong_peer_as_ends_the_backoff_and_connects_at_once() {
+    let mut net = Net::new();
+    let error_wait = Some(ErrorWait {
+        min: Duration::from_secs(30),
+        max: Duration::from_secs(600),
+    });
+    let mut wrong = settings_b();
+    wrong.session.remote_as = 65099;
+    wrong.session.error_wait = error_wait;
+    // The peer really is AS 65002 (B_AS): every attempt fails, the backoff grows.
+    let b = net.add_b_with(wrong);
+    let hold = fail_with_bad_peer_as(&mut net, b, 3, B_AS);
+    assert_eq!(hold, Duration::from_secs(120), "30 s doubled twice");
+
+    let mut fixed = settings_b();
+    fixed.session.error_wait = error_wait;
+    let out = net.sp.update_peer(b, fixed);
+    assert!(
+        out.contains(&Output::CancelTimer(b, Timer::IdleHold)),
+        "{out:?}"
+    );
+    assert!(
+        out.contains(&Output::Connect(b)),
+        "connects without waiting: {out:?}"
+    );
+    net.up(b);
+    assert_eq!(net.state(b), State::Established);
+}
+
+#[test]
+fn any_in_place_change_also_ends_the_backoff() {
+    let mut net = Net::new();
+    let b = net.add_b();
+    fail_with_bad_peer_as(&mut net, b, 2, 65099);
+    let mut new = settings_b();
+    new.prepend = 1;
+    let out = net.sp.update_peer(b, new);
+    assert!(out.contains(&Output::Connect(b)), "{out:?}");
+    assert!(
+        notification_to(&out, b).is_none(),
+        "nothing to reset: {out:?}"
+    );
+}
+
+#[test]
+fn a_peer_configured_down_is_shut_down_with_a_communication_and_comes_back_when_enabled() {
+    let (mut net, _, b) = a_and_b();
+    let mut down = settings_b();
+    down.shutdown = true;
+    let out = net.sp.update_peer(b, down.clone());
+    let n = notification_to(&out, b).expect("a NOTIFICATION");
+    assert_eq!(
+        (n.code, n.subcode),
+        (error_code::CEASE, cease_subcode::ADMINISTRATIVE_SHUTDOWN)
+    );
+    assert_eq!(
+        n.shutdown_communication().as_deref(),
+        Some(DISABLED_MESSAGE)
+    );
+    assert_eq!(net.state(b), State::Idle);
+    let out = net.sp.update_peer(b, settings_b());
+    assert!(out.contains(&Output::Connect(b)), "{out:?}");
+    // A peer added already down never connects.
+    let mut c = settings("C", C_AS, C_ADDR.into());
+    c.shutdown = true;
+    let (c, out) = net.sp.add_peer(c);
+    assert!(!out.contains(&Output::Connect(c)), "{out:?}");
+}
+
+#[test]
 fn when_a_peers_own_path_becomes_best_the_route_we_gave_it_is_withdrawn() {
     let (mut net, a, b) = a_and_b();
     net.from(a, announce(&["10.1.0.0/24"], &[A_AS, 65010]));
@@ -784,7 +932,7 @@ fn thousands_of_prefixes_are_packed_into_full_size_updates_each_sent_once() {
     // A sends them in a few UPDATEs, as it would have to.
     let mut out = Vec::new();
     for chunk in prefixes.chunks(900) {
-        out.extend(net.sp.handle(
+        out.extend(net.sp.event(
             a,
             Event::MessageReceived(
                 OUT,
@@ -885,7 +1033,7 @@ fn removing_a_peer_sends_peer_deconfigured_and_withdraws_its_routes() {
 fn an_administrative_shutdown_tells_the_peer_why_and_withdraws_its_routes() {
     let (mut net, a, b) = a_and_b();
     net.from(a, announce(&["10.1.0.0/24"], &[A_AS]));
-    let mut out = net.sp.set_admin_down(a, true, "maintenance CHG0042");
+    let mut out = net.sp.stop_peer(a, shutdown("maintenance CHG0042"));
     out.extend(net.sp.flush());
     let n = notification_to(&out, a).expect("a NOTIFICATION to A");
     assert_eq!(
@@ -899,7 +1047,7 @@ fn an_administrative_shutdown_tells_the_peer_why_and_withdraws_its_routes() {
     assert_eq!(withdrawn_v4(&out, b), [v4("10.1.0.0/24")]);
     assert_eq!(net.state(a), State::Idle);
 
-    let out = net.sp.set_admin_down(a, false, "");
+    let out = net.sp.event(a, Event::Start);
     assert!(out.contains(&Output::Connect(a)));
 }
 
@@ -1065,7 +1213,7 @@ fn routes_go_out_on_the_connection_that_won_the_collision() {
     let b = net.add_b();
     let open = peer_open(B_AS, Ipv4Addr::new(198, 51, 100, 1), false);
     for direction in [Direction::Outgoing, Direction::Incoming] {
-        net.sp.handle(
+        net.sp.event(
             b,
             Event::TcpConnected {
                 direction,
@@ -1075,9 +1223,9 @@ fn routes_go_out_on_the_connection_that_won_the_collision() {
     }
     let out = net
         .sp
-        .handle(b, Event::MessageReceived(Direction::Incoming, open));
+        .event(b, Event::MessageReceived(Direction::Incoming, open));
     assert!(out.contains(&Output::Close(b, Direction::Outgoing)));
-    let mut out = net.sp.handle(
+    let mut out = net.sp.event(
         b,
         Event::MessageReceived(Direction::Incoming, Message::Keepalive),
     );
@@ -1228,7 +1376,7 @@ fn routes_whose_attributes_differ_only_in_what_export_rewrites_share_one_update(
         nlri: vec![v4("10.1.1.0/24")],
         ..Update::default()
     });
-    net.sp.handle(a, Event::MessageReceived(OUT, other_med));
+    net.sp.event(a, Event::MessageReceived(OUT, other_med));
     let out = net.event(
         b,
         Event::MessageReceived(
@@ -1253,13 +1401,13 @@ fn a_route_announced_and_withdrawn_within_one_burst_is_never_sent_and_its_attrib
     let (mut net, a, b) = a_and_b();
     let baseline = net.sp.rib().pool.len();
     // Both UPDATEs are handled before the driver flushes, as when they arrive together.
-    let mut out = net.sp.handle(
+    let mut out = net.sp.event(
         a,
         Event::MessageReceived(OUT, announce(&["10.9.0.0/24"], &[A_AS])),
     );
     out.extend(
         net.sp
-            .handle(a, Event::MessageReceived(OUT, withdraw(&["10.9.0.0/24"]))),
+            .event(a, Event::MessageReceived(OUT, withdraw(&["10.9.0.0/24"]))),
     );
     out.extend(net.sp.flush());
     assert!(
@@ -1480,7 +1628,7 @@ fn the_initial_tables_are_complete_once_every_live_peer_sent_end_of_rib() {
     // administratively does not.
     net.event(b, Event::TcpClosed(OUT));
     assert!(!net.sp.initial_tables_complete());
-    let out = net.sp.set_admin_down(b, true, "maintenance");
+    let out = net.sp.stop_peer(b, shutdown("maintenance"));
     drop(out);
     assert!(net.sp.initial_tables_complete());
 }

@@ -5,13 +5,15 @@
 //! NOTIFICATION it causes (RFC 4271 §6) or, for UPDATE attribute errors, the RFC 7606 action
 //! (treat-as-withdraw, attribute discard) recorded on the decoded [`Update`] instead of failing.
 //!
-//! Encoding goes the other way with [`Message::encode`]. Reading wire input uses bounds-checked
+//! Encoding goes the other way with [`Message::encode`]; [`pack`] writes many prefixes into
+//! UPDATEs that each fit in a message, as the speaker's export does. Reading wire input uses bounds-checked
 //! accessors only: a malformed message is an error value, never a panic.
 
 mod attr;
 mod codec;
 mod error;
 mod message;
+pub mod pack;
 
 pub use attr::*;
 pub use codec::{encode_path_attributes, encoded_prefix_len, put_prefix};
