@@ -447,7 +447,23 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
     kernel::ensure_address(&vm, "eth0", IpAddr::V4(VM), 24)?;
     kernel::ensure_default_route(&vm, IpAddr::V4(VM_GATEWAY))?;
 
-    start_bird(&lab, &onprem, args.bfd_interval_ms, args.bfd_multiplier)?;
+    // The on-premises router runs what `causeway ce-config --vendor bird` writes for it.
+    let generated = crate::client::ce_config::fetch(
+        &api,
+        &circuit_path,
+        &json!({
+            "vendor": "bird",
+            "peeringName": "AzurePrivatePeering",
+            "includeSecrets": true,
+            "announcePrefixes": [ONPREM_LAN],
+            "primaryInterface": "wan1",
+            "secondaryInterface": "wan2",
+            "bfdIntervalMs": args.bfd_interval_ms,
+            "bfdMultiplier": args.bfd_multiplier,
+        }),
+    )
+    .context("generating the on-premises router's configuration")?;
+    start_bird(&lab, &onprem, &generated)?;
 
     // Ready when both sessions are up and each side routes over both links.
     let peering = format!("{circuit_path}/peerings/AzurePrivatePeering");
@@ -524,50 +540,24 @@ fn which(program: &str) -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow!("{program} not found"))
 }
 
-/// BIRD on the on-premises router: a session per link with BFD, its LAN exported, and
-/// equal-cost routes merged into one multipath kernel route.
-fn start_bird(lab: &Lab, ns: &str, interval_ms: u32, multiplier: u8) -> anyhow::Result<()> {
+/// BIRD on the on-premises router: the generated customer-edge configuration (a session
+/// per link with BFD, the LAN announced), plus the lab's own: a log file, and the routes
+/// learned from both edges merged into one multipath kernel route.
+fn start_bird(lab: &Lab, ns: &str, generated: &str) -> anyhow::Result<()> {
     let dir = lab.run_dir();
     std::fs::create_dir_all(&dir)?;
     stop_bird(lab);
-    let primary = link_address(PRIMARY_LINK, 1)?;
-    let secondary = link_address(SECONDARY_LINK, 1)?;
     let conf = format!(
         r#"log "{log}" all;
-router id {primary};
-protocol device {{ }}
-protocol direct {{ ipv4; interface "lan0"; }}
+
+{generated}
+# The lab's own: what the edges announce goes into the kernel, over both links at once.
 protocol kernel {{
-    ipv4 {{ import none; export all; }};
+    ipv4 {{ import none; export where source = RTS_BGP; }};
     merge paths yes;
-}}
-protocol bfd {{
-    interface "wan*" {{
-        min rx interval {interval_ms} ms;
-        min tx interval {interval_ms} ms;
-        multiplier {multiplier};
-    }};
-}}
-template bgp edge {{
-    local as {ONPREM_AS};
-    bfd on;
-    hold time 180;
-    connect retry time 2;
-    error wait time 1, 10;
-    ipv4 {{ import all; export where source = RTS_DEVICE; }};
-}}
-protocol bgp er_primary from edge {{
-    neighbor {peer1} as 12076;
-    source address {primary};
-}}
-protocol bgp er_secondary from edge {{
-    neighbor {peer2} as 12076;
-    source address {secondary};
 }}
 "#,
         log = dir.join("bird.log").display(),
-        peer1 = link_address(PRIMARY_LINK, 2)?,
-        peer2 = link_address(SECONDARY_LINK, 2)?,
     );
     let conf_path = dir.join("bird.conf");
     std::fs::write(&conf_path, conf)?;

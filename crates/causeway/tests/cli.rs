@@ -560,3 +560,125 @@ fn https_trusts_the_local_certificate_and_profiles_supply_the_connection() {
     // A bad token is an ARM authentication error.
     s.fails(&["list", "--token", "cw_bogus"], "AuthenticationFailed");
 }
+
+#[test]
+fn ce_config_writes_the_router_side_and_the_key_only_when_asked() {
+    let s = start(true);
+    s.json(&[
+        "create",
+        "-n",
+        "ce1",
+        "-g",
+        "rg1",
+        "-l",
+        "westeurope",
+        "--provider",
+        LAB,
+        "--peering-location",
+        "Lab",
+        "--bandwidth",
+        "50",
+    ]);
+    // Before any peering there is nothing to configure: a clear error.
+    s.fails(
+        &["ce-config", "-n", "ce1", "-g", "rg1", "--vendor", "bird"],
+        "CircuitHasNoPeering",
+    );
+    s.json(&[
+        "peering",
+        "create",
+        "--circuit-name",
+        "ce1",
+        "-g",
+        "rg1",
+        "--peering-type",
+        "AzurePrivatePeering",
+        "--peer-asn",
+        "65010",
+        "--primary-peer-subnet",
+        "192.168.15.16/30",
+        "--secondary-peer-subnet",
+        "192.168.15.20/30",
+        "--vlan-id",
+        "100",
+        "--shared-key",
+        "s3cret",
+    ]);
+    let junos = s.ok(&[
+        "ce-config",
+        "-n",
+        "ce1",
+        "-g",
+        "rg1",
+        "--vendor",
+        "junos",
+        "--announce",
+        "10.50.0.0/16",
+    ]);
+    for want in [
+        "address 192.168.15.17/30;",
+        "neighbor 192.168.15.18 {",
+        "neighbor 192.168.15.22 {",
+        "peer-as 12076;",
+        "autonomous-system 65010;",
+        "minimum-interval 300;",
+        "multiplier 3;",
+        "10.50.0.0/16;",
+    ] {
+        assert!(junos.contains(want), "junos text lacks {want:?}:\n{junos}");
+    }
+    assert!(
+        !junos.contains("s3cret"),
+        "the key leaked without --with-secrets"
+    );
+
+    let file = s.dir.join("ios.cfg");
+    s.ok(&[
+        "ce-config",
+        "-n",
+        "ce1",
+        "-g",
+        "rg1",
+        "--vendor",
+        "ios-xe",
+        "--with-secrets",
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("neighbor 192.168.15.18 password s3cret"),
+        "{text}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "a file with secrets is the owner's only");
+
+    s.fails(
+        &[
+            "ce-config",
+            "-n",
+            "ce1",
+            "-g",
+            "rg1",
+            "--vendor",
+            "frr",
+            "--announce",
+            "10.50.0.1/16",
+        ],
+        "InvalidPrefix",
+    );
+    // Another tenant's circuit reads like a missing one.
+    let other = token(
+        &s.data(),
+        &["--customer", "bbbbbbbb-0000-4000-8000-000000000001"],
+    );
+    let out = s
+        .cmd()
+        .env("CAUSEWAY_TOKEN", other)
+        .args(["ce-config", "-n", "ce1", "-g", "rg1", "--vendor", "eos"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: ResourceNotFound: "), "{stderr}");
+}

@@ -60,7 +60,8 @@ pub fn router(app: App) -> Router {
             axum::routing::put(put_drain),
         )
         .fallback(dispatch)
-        .with_state(app)
+        .with_state(app.clone())
+        .merge(crate::console::router(app.service))
 }
 
 // ===== responses =====

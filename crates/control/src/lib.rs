@@ -14,6 +14,8 @@
 pub mod arm;
 pub mod auth;
 pub mod catalog;
+pub mod ce_config;
+pub mod console;
 pub mod edges;
 pub mod http;
 pub mod identity;

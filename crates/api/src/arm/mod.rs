@@ -35,6 +35,7 @@ use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{Components, ComponentsBuilder, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
+pub mod ce_config;
 pub mod circuit;
 pub mod cross_connection;
 pub mod generic_resource;
@@ -271,6 +272,10 @@ pub fn schemas() -> Vec<(String, RefOr<Schema>)> {
         &mut out,
         "ExpressRouteCrossConnectionsRoutesTableSummaryListResult",
     );
+
+    // Causeway extensions.
+    add::<ce_config::CustomerEdgeConfigurationParameters>(&mut out);
+    add::<ce_config::CustomerEdgeConfiguration>(&mut out);
 
     // The provider's view.
     add::<ExpressRouteCrossConnection>(&mut out);

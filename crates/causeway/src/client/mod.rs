@@ -22,6 +22,7 @@
 //! Long-running operations are followed to their end (`Azure-AsyncOperation`, honouring
 //! `Retry-After`), so `create` prints the final resource.
 
+pub mod ce_config;
 mod circuit;
 pub mod output;
 mod peering;
@@ -79,6 +80,8 @@ pub enum ClientCommand {
     ListArpTables(circuit::TableArgs),
     /// Traffic counters of a circuit or one of its peerings.
     GetStats(circuit::StatsArgs),
+    /// The customer-side router configuration of both links (BIRD, FRR, Junos, IOS XE, EOS).
+    CeConfig(ce_config::CeConfigArgs),
     /// Provider side: the cross-connections of circuits ordered through you.
     CrossConnection {
         #[command(subcommand)]
@@ -139,6 +142,7 @@ fn dispatch(command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::ListRouteTablesSummary(a) => circuit::table(&a, circuit::TableKind::Summary),
         ClientCommand::ListArpTables(a) => circuit::table(&a, circuit::TableKind::Arp),
         ClientCommand::GetStats(a) => circuit::stats(&a),
+        ClientCommand::CeConfig(a) => ce_config::ce_config(&a),
         ClientCommand::CrossConnection { command } => provider::cross_connection(command),
     }
 }
@@ -601,6 +605,13 @@ impl Client {
             self.follow(&r, false)?;
         }
         Ok(())
+    }
+
+    /// POST a JSON body to `path` and answer the body (no long-running operation).
+    pub fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let r = self.send("POST", &self.url(path), Some(body), None)?;
+        r.body
+            .ok_or_else(|| anyhow!("POST {path} answered {} without a body", r.status))
     }
 
     /// POST an action and wait for its result.

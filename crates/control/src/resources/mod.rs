@@ -69,6 +69,7 @@ pub fn routes() -> Vec<Route> {
         resource_groups::routes(),
         resource_providers::routes(),
         generic::routes(),
+        crate::ce_config::route::routes(),
     ]
     .into_iter()
     .flatten()
