@@ -25,10 +25,15 @@ def cloud(server):
     return server
 
 
+def store(server):
+    """The store the server runs on: its data dir's SQLite file, or the shared PostgreSQL."""
+    return [] if server.store is None else ["--store", server.store]
+
+
 def service_principal(server, sub):
     out = subprocess.run(
         [str(server.binary), "token", "create", "--data-dir", str(server.data_dir),
-         "--subscription", sub, "-o", "json"],
+         "--subscription", sub, "-o", "json", *store(server)],
         check=True, capture_output=True, text=True,
     )
     return json.loads(out.stdout)
@@ -102,6 +107,6 @@ def test_a_revoked_principal_is_refused_at_once(cloud):
                                   credential_scopes=scope(cloud), connection_verify=verify)
     rm.resource_groups.check_existence("any")  # a token is fetched and cached here
     subprocess.run([str(cloud.binary), "token", "revoke", "--data-dir", str(cloud.data_dir),
-                    sp["appId"]], check=True, capture_output=True)
+                    *store(cloud), sp["appId"]], check=True, capture_output=True)
     with pytest.raises(ClientAuthenticationError):
         rm.resource_groups.check_existence("any")
