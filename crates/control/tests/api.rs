@@ -1195,6 +1195,7 @@ async fn openapi_lists_every_path() {
         (format!("{rg}/expressRouteCircuits"), vec!["get"]),
         (circuit.clone(), vec!["get", "put", "patch", "delete"]),
         (format!("{circuit}/stats"), vec!["get"]),
+        (format!("{circuit}/customerEdgeConfiguration"), vec!["post"]),
         (format!("{circuit}/peerings"), vec!["get"]),
         (
             format!("{circuit}/peerings/{{peeringName}}"),
