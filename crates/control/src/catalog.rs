@@ -13,9 +13,15 @@
 //!
 //! [[location]]
 //! name = "Lab"
-//! geo = "Lab"          # geopolitical area: Standard reaches its regions
-//! local = true         # the metro has an Azure region: the Local SKU is sold here
+//! geo = "Europe"                # ExpressRoute geopolitical region: Standard reaches its regions
+//! local = true                  # the metro has an Azure region: the Local SKU is sold here
+//! local_regions = ["westeurope"] # what a Local circuit reaches (needed when `local`)
 //! ```
+//!
+//! `geo` is one of ExpressRoute's geopolitical regions (`crate::arm::region::AREAS`: North
+//! America, South America, Europe, Asia, Japan, Korea, India, Australia, Australia
+//! Government, Middle East, Africa, and the sovereign US Government and China); the rules
+//! that follow from it are in `crate::reach`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -36,6 +42,9 @@ pub struct Location {
     pub geo: String,
     #[serde(default)]
     pub local: bool,
+    /// The region(s) of the location's metro: what a Local circuit reaches.
+    #[serde(default)]
+    pub local_regions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,10 +60,11 @@ const STANDARD_BANDWIDTHS: [u32; 8] = [50, 100, 200, 500, 1000, 2000, 5000, 1000
 
 impl Default for Catalog {
     fn default() -> Self {
-        let loc = |name: &str, geo: &str, local: bool| Location {
+        let loc = |name: &str, geo: &str, local: &[&str]| Location {
             name: name.into(),
             geo: geo.into(),
-            local,
+            local: !local.is_empty(),
+            local_regions: local.iter().map(|&r| r.into()).collect(),
         };
         Catalog {
             providers: vec![
@@ -83,12 +93,13 @@ impl Default for Catalog {
                 },
             ],
             locations: vec![
-                loc("Lab", "Lab", true),
-                loc("Amsterdam", "Europe", true),
-                loc("London", "Europe", true),
-                loc("Silicon Valley", "North America", true),
-                loc("Washington DC", "North America", true),
-                loc("Sydney", "Australia", true),
+                // The lab sits in Europe with West Europe as its metro's region.
+                loc("Lab", "Europe", &["westeurope"]),
+                loc("Amsterdam", "Europe", &["westeurope"]),
+                loc("London", "Europe", &["uksouth"]),
+                loc("Silicon Valley", "North America", &["westus"]),
+                loc("Washington DC", "North America", &["eastus", "eastus2"]),
+                loc("Sydney", "Australia", &["australiaeast"]),
             ],
         }
     }
@@ -115,6 +126,43 @@ impl Catalog {
     }
 
     pub fn validate(&self) -> Result<(), CatalogError> {
+        for l in &self.locations {
+            let Some(area) = crate::arm::region::area(&l.geo) else {
+                return Err(CatalogError::Invalid(format!(
+                    "location {:?}: geo {:?} is not an ExpressRoute geopolitical region (one of {})",
+                    l.name,
+                    l.geo,
+                    crate::arm::region::AREAS
+                        .iter()
+                        .map(|(a, _)| *a)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            };
+            if l.local && l.local_regions.is_empty() {
+                return Err(CatalogError::Invalid(format!(
+                    "location {:?} sells the Local SKU: name the region(s) of its metro in local_regions",
+                    l.name
+                )));
+            }
+            for r in &l.local_regions {
+                match crate::arm::region::find_any(r) {
+                    Some(region) if region.area == area => {}
+                    Some(region) => {
+                        return Err(CatalogError::Invalid(format!(
+                            "location {:?}: local region {r:?} is in {}, not in the location's {area}",
+                            l.name, region.area
+                        )));
+                    }
+                    None => {
+                        return Err(CatalogError::Invalid(format!(
+                            "location {:?}: local region {r:?} is not an Azure region",
+                            l.name
+                        )));
+                    }
+                }
+            }
+        }
         for p in &self.providers {
             for l in &p.peering_locations {
                 if self.location(l).is_none() {

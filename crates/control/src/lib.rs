@@ -26,6 +26,7 @@ pub mod listener;
 pub mod metrics;
 pub mod model;
 pub mod openapi;
+pub mod reach;
 pub mod resources;
 pub mod service;
 pub mod store;

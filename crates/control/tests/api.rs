@@ -1261,6 +1261,10 @@ async fn openapi_lists_every_path() {
         ("/subscriptions".to_owned(), vec!["get"]),
         ("/subscriptions/{subscriptionId}".to_owned(), vec!["get"]),
         ("/tenants".to_owned(), vec!["get"]),
+        (
+            "/subscriptions/{subscriptionId}/locations".to_owned(),
+            vec!["get"],
+        ),
         (groups.to_owned(), vec!["get"]),
         (
             format!("{groups}/{{resourceGroupName}}"),

@@ -1632,7 +1632,8 @@ async fn a_virtual_network_links_sixteen_circuits() {
                 &env.a,
                 SUB_A,
                 &format!("c{n}"),
-                circuit_at(provider, location),
+                // Premium: the North American locations reach a West European network.
+                with_tier(&circuit_at(provider, location), "Premium", "MeteredData"),
                 false,
             )
             .await;
@@ -1652,7 +1653,11 @@ async fn a_virtual_network_links_sixteen_circuits() {
         &env.a,
         SUB_A,
         "dc",
-        circuit_at("Equinix", "Washington DC"),
+        with_tier(
+            &circuit_at("Equinix", "Washington DC"),
+            "Premium",
+            "MeteredData",
+        ),
         false,
     )
     .await;
@@ -2151,4 +2156,213 @@ async fn learned_routes_come_from_the_running_gateway_when_its_host_reports() {
             {"localAddress": "10.1.255.4", "network": "172.16.0.0/16", "nextHop": "10.1.255.6", "sourcePeer": "10.1.255.6", "origin": "EBgp", "asPath": "12076-65001", "weight": 7},
         ]})
     );
+}
+
+// ===== reach: where a circuit's SKU lets it link =====
+
+fn with_tier(body: &Value, tier: &str, family: &str) -> Value {
+    with(
+        body,
+        "sku",
+        json!({"name": format!("{tier}_{family}"), "tier": tier, "family": family}),
+    )
+}
+
+/// A virtual network and gateway in `region`: returns the gateway id.
+async fn vnet_and_gateway_in(env: &Env, name: &str, region: &str) -> String {
+    let vnet = with(&default_vnet(), "location", json!(region));
+    put_ok(env, &env.a, &vnet_path(SUB_A, RG, name), &vnet, 201).await;
+    let gw = with(
+        &gw_body(SUB_A, RG, name, "ErGw1AZ"),
+        "location",
+        json!(region),
+    );
+    let gw = put_ok(
+        env,
+        &env.a,
+        &gw_path(SUB_A, RG, &format!("{name}-gw")),
+        &gw,
+        201,
+    )
+    .await;
+    gw["id"].as_str().expect("gateway id").to_owned()
+}
+
+#[tokio::test]
+async fn a_standard_circuit_links_only_inside_its_geopolitical_region_and_premium_anywhere() {
+    let env = Env::new();
+    let gw = vnet_and_gateway_in(&env, "weu", "westeurope").await;
+    let body = circuit_at("Equinix", "Silicon Valley");
+    let (c, _) = circuit_with_peering(&env, &env.a, SUB_A, "sv", body.clone(), false).await;
+    let cpath = circuit_path(SUB_A, "er-rg", "sv");
+    let circuit = env.get(&env.a, &cpath).await.json();
+    let reach = &circuit["properties"]["causeway"]["reach"];
+    assert_eq!(reach["scope"], "GeopoliticalRegion");
+    assert_eq!(reach["geopoliticalRegion"], "North America");
+    let regions: Vec<&str> = reach["regions"]
+        .as_array()
+        .expect("regions")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(regions.contains(&"westus") && regions.contains(&"canadacentral"));
+    assert!(!regions.contains(&"westeurope"), "{regions:?}");
+
+    // North America → West Europe needs Premium: refused, nothing changes, the message says so.
+    let path = conn_path(SUB_A, RG, "sv-weu");
+    let r = refused(
+        &env,
+        "PUT",
+        &path,
+        &env.a,
+        Some(&conn_body(&gw, &c, 0)),
+        400,
+        "CircuitNotPremiumForGeopoliticalRegion",
+        &path,
+    )
+    .await;
+    let msg = r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(msg.contains("Premium") && msg.contains("Europe"), "{msg}");
+
+    // Upgraded to Premium, the same link is accepted and says why it may exist.
+    put_ok(
+        &env,
+        &env.a,
+        &cpath,
+        &with_tier(&body, "Premium", "MeteredData"),
+        200,
+    )
+    .await;
+    let circuit = env.get(&env.a, &cpath).await.json();
+    assert_eq!(
+        circuit["properties"]["causeway"]["reach"]["scope"],
+        "Global"
+    );
+    let conn = put_ok(&env, &env.a, &path, &conn_body(&gw, &c, 0), 201).await;
+    let reach = &conn["properties"]["causeway"]["reach"];
+    assert_eq!(reach["virtualNetworkGeopoliticalRegion"], "Europe");
+    assert_eq!(reach["circuitGeopoliticalRegion"], "North America");
+    assert_eq!(reach["reachableWith"], json!(["Premium"]));
+
+    // Back to Standard would strand the link: refused, the circuit stays Premium.
+    let r = refused(
+        &env,
+        "PUT",
+        &cpath,
+        &env.a,
+        Some(&with_tier(&body, "Standard", "MeteredData")),
+        400,
+        "CircuitSkuChangeStrandsConnection",
+        &cpath,
+    )
+    .await;
+    let msg = r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        msg.contains("sv-weu") && msg.contains("westeurope"),
+        "{msg}"
+    );
+    assert_eq!(
+        env.get(&env.a, &cpath).await.json()["sku"]["tier"],
+        "Premium"
+    );
+
+    // Without the link the downgrade goes through.
+    env.delete(&env.a, &path).await.expect(202);
+    put_ok(
+        &env,
+        &env.a,
+        &cpath,
+        &with_tier(&body, "Standard", "MeteredData"),
+        200,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_local_circuit_reaches_only_its_metro_region() {
+    let env = Env::new();
+    let weu = vnet_and_gateway_in(&env, "weu", "westeurope").await;
+    let neu = vnet_and_gateway_in(&env, "neu", "northeurope").await;
+    let body = with_tier(
+        &circuit_at("Equinix", "Amsterdam"),
+        "Local",
+        "UnlimitedData",
+    );
+    let (c, _) = circuit_with_peering(&env, &env.a, SUB_A, "ams", body, false).await;
+    let circuit = env
+        .get(&env.a, &circuit_path(SUB_A, "er-rg", "ams"))
+        .await
+        .json();
+    let reach = &circuit["properties"]["causeway"]["reach"];
+    assert_eq!(reach["scope"], "Metro");
+    assert_eq!(reach["regions"], json!(["westeurope"]));
+
+    let path = conn_path(SUB_A, RG, "ams-neu");
+    let r = refused(
+        &env,
+        "PUT",
+        &path,
+        &env.a,
+        Some(&conn_body(&neu, &c, 0)),
+        400,
+        "LocalCircuitCannotReachRegion",
+        &path,
+    )
+    .await;
+    let msg = r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        msg.contains("westeurope") && msg.contains("Standard"),
+        "{msg}"
+    );
+    let conn = put_ok(
+        &env,
+        &env.a,
+        &conn_path(SUB_A, RG, "ams-weu"),
+        &conn_body(&weu, &c, 0),
+        201,
+    )
+    .await;
+    assert_eq!(
+        conn["properties"]["causeway"]["reach"]["reachableWith"],
+        json!(["Local", "Standard", "Premium"])
+    );
+}
+
+#[tokio::test]
+async fn locations_list_the_regions_and_hide_another_tenants_subscription() {
+    let env = Env::new();
+    let r = env
+        .get(&env.a, &format!("/subscriptions/{SUB_A}/locations"))
+        .await;
+    r.expect(200);
+    let list = r.json();
+    let regions = list["value"].as_array().expect("value");
+    let weu = regions
+        .iter()
+        .find(|l| l["name"] == "westeurope")
+        .expect("westeurope listed");
+    assert_eq!(weu["displayName"], "West Europe");
+    assert_eq!(weu["regionalDisplayName"], "(Europe) West Europe");
+    assert_eq!(weu["type"], "Region");
+    assert_eq!(
+        weu["id"],
+        format!("/subscriptions/{SUB_A}/locations/westeurope")
+    );
+    assert!(regions.iter().any(|l| l["name"] == "eastus"));
+    assert!(
+        !regions.iter().any(|l| l["name"] == "usgovvirginia"),
+        "no sovereign region here"
+    );
+    env.get(&env.a, &format!("/subscriptions/{SUB_B}/locations"))
+        .await
+        .expect(404);
 }

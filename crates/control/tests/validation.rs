@@ -365,6 +365,7 @@ async fn local_sku_rules() {
         name: "Remote".into(),
         geo: "Europe".into(),
         local: false,
+        local_regions: Vec::new(),
     });
     catalog.providers.push(Provider {
         name: "Remote Telecom".into(),
@@ -1154,7 +1155,6 @@ async fn microsoft_peering_config_rules() {
         "127.0.0.0/8",
         "169.254.0.0/16",
         "224.0.0.0/4",
-        "192.0.2.0/24",
         "2a01:112::/48",
     ] {
         peering_refused(
@@ -1208,7 +1208,6 @@ async fn microsoft_peering_config_rules() {
         )
     };
     for bad in [
-        "2001:db8::/32",
         "fd00::/48",
         "fe80::/64",
         "ff00::/8",
@@ -1387,5 +1386,50 @@ async fn provider_state_body_rules() {
     assert_eq!(
         r.json()["properties"]["serviceProviderProvisioningState"],
         "Provisioned"
+    );
+}
+
+#[tokio::test]
+async fn microsoft_peering_takes_the_documentation_ranges_every_example_uses() {
+    let env = env_with_circuit().await;
+    for bad in ["10.20.0.0/24", "100.64.0.0/24", "224.0.0.0/24"] {
+        peering_refused(
+            &env,
+            "MicrosoftPeering",
+            &with(
+                &microsoft_peering(),
+                "properties.microsoftPeeringConfig.advertisedPublicPrefixes",
+                json!([bad]),
+            ),
+            "InvalidAdvertisedPublicPrefix",
+        )
+        .await;
+    }
+    let mut body = microsoft_peering();
+    set(
+        &mut body,
+        "properties.primaryPeerAddressPrefix",
+        json!("203.0.113.0/30"),
+    );
+    set(
+        &mut body,
+        "properties.secondaryPeerAddressPrefix",
+        json!("203.0.113.4/30"),
+    );
+    set(
+        &mut body,
+        "properties.microsoftPeeringConfig.advertisedPublicPrefixes",
+        json!(["198.51.100.0/24", "192.0.2.0/24"]),
+    );
+    let r = env.put(&env.a, &peering("MicrosoftPeering"), &body).await;
+    r.expect(201);
+    let p = r.json();
+    assert_eq!(
+        p["properties"]["primaryPeerAddressPrefix"],
+        "203.0.113.0/30"
+    );
+    assert_eq!(
+        p["properties"]["microsoftPeeringConfig"]["advertisedPublicPrefixes"],
+        json!(["198.51.100.0/24", "192.0.2.0/24"])
     );
 }

@@ -638,6 +638,46 @@ pub type ExpressRouteCrossConnectionsRoutesTableSummaryListResult =
 #[serde(default, rename_all = "camelCase")]
 pub struct CausewayCircuitStatus {
     pub links: CircuitLinks,
+    /// Where the circuit's SKU reaches from its peering location; absent when the
+    /// location has left the catalogue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reach: Option<CircuitReach>,
+}
+
+/// Where a circuit reaches: `Metro` (Local: the listed regions), `GeopoliticalRegion`
+/// (Standard: the listed regions of its geopolitical region) or `Global` (Premium: every
+/// region of its cloud, not listed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CircuitReach {
+    /// `Metro`, `GeopoliticalRegion` or `Global`.
+    pub scope: String,
+    /// The peering location's ExpressRoute geopolitical region (`Europe`, `North America`, …).
+    pub geopolitical_region: String,
+    /// `AzureCloud`, `AzureUSGovernment` or `AzureChinaCloud`: nothing links across clouds.
+    pub cloud: String,
+    /// The regions a virtual network may be in (empty for `Global`).
+    pub regions: Vec<String>,
+}
+
+/// Causeway extension `properties.causeway` of an ExpressRoute connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CausewayConnectionStatus {
+    pub reach: ConnectionReach,
+}
+
+/// Why a connection's circuit reaches its virtual network: the two geopolitical regions and
+/// the SKU tiers that allow the link.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ConnectionReach {
+    pub virtual_network_region: String,
+    pub virtual_network_geopolitical_region: String,
+    pub circuit_geopolitical_region: String,
+    pub circuit_sku_tier: String,
+    /// The tiers under which the circuit reaches the virtual network, narrowest first.
+    pub reachable_with: Vec<String>,
 }
 
 /// The two links of a circuit.

@@ -290,6 +290,7 @@ pub fn schemas() -> Vec<(String, RefOr<Schema>)> {
     add::<resources::Subscription>(&mut out);
     list::<resources::Subscription>(&mut out, "SubscriptionListResult");
     list::<resources::TenantIdDescription>(&mut out, "TenantListResult");
+    list::<resources::Location>(&mut out, "LocationListResult");
     add::<resources::Provider>(&mut out);
     list::<resources::Provider>(&mut out, "ProviderListResult");
 

@@ -594,6 +594,10 @@ pub struct VirtualNetworkGatewayConnectionPropertiesFormat {
     pub express_route_gateway_bypass: bool,
     /// FastPath for private links too (needs `expressRouteGatewayBypass`).
     pub enable_private_link_fast_path: bool,
+    /// Causeway extension: where the circuit reaches (ExpressRoute connections).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub causeway: Option<super::circuit::CausewayConnectionStatus>,
 }
 
 impl Default for VirtualNetworkGatewayConnectionPropertiesFormat {
@@ -626,6 +630,7 @@ impl Default for VirtualNetworkGatewayConnectionPropertiesFormat {
             provisioning_state: "Succeeded".into(),
             express_route_gateway_bypass: false,
             enable_private_link_fast_path: false,
+            causeway: None,
         }
     }
 }

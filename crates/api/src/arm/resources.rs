@@ -77,6 +77,44 @@ pub struct ManagedByTenant {
     pub tenant_id: String,
 }
 
+/// A region, as `GET /subscriptions/{s}/locations` (`az account list-locations`) lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Location {
+    /// `/subscriptions/{s}/locations/{name}`.
+    pub id: String,
+    /// The normalised name (`westeurope`).
+    pub name: String,
+    /// `Region`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub display_name: String,
+    /// `(Europe) West Europe`.
+    pub regional_display_name: String,
+    pub metadata: LocationMetadata,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LocationMetadata {
+    /// `Physical` or `Logical`.
+    pub region_type: String,
+    /// `Recommended`, `Other`.
+    pub region_category: String,
+    /// The continent-scale group (`Europe`, `US`, `Asia Pacific`, …).
+    pub geography_group: String,
+    /// The country-scale geography (`Europe`, `United Kingdom`, …).
+    pub geography: String,
+    pub paired_region: Vec<PairedRegion>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PairedRegion {
+    pub name: String,
+    pub id: String,
+}
+
 /// A tenant (directory), as `GET /tenants` lists it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, rename_all = "camelCase")]

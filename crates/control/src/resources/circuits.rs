@@ -183,6 +183,7 @@ pub fn dto(svc: &Service, c: &Circuit) -> arm::ExpressRouteCircuit {
                 .collect(),
             causeway: Some(arm::CausewayCircuitStatus {
                 links: svc.link_status(c),
+                reach: crate::reach::circuit_reach(&svc.catalog, c),
             }),
             ..Default::default()
         },
@@ -247,6 +248,9 @@ fn put_circuit(svc: &Service, call: &Call) -> R<Outcome> {
             },
             Some(old) => {
                 update_rules(&old, &input)?;
+                if old.sku.tier != input.sku.tier {
+                    narrower_sku_keeps_links(svc, tx, &old, &input.sku.tier)?;
+                }
                 Circuit {
                     location: old.location.clone(),
                     tags: input.tags,
@@ -319,6 +323,74 @@ fn delete_circuit(svc: &Service, call: &Call) -> R<Outcome> {
         Some((op, location)) => Outcome::Accepted(svc.lro(call, &op, &location)),
         None => Outcome::NoContent,
     })
+}
+
+/// A tier change (Premium → Standard) may not strand what the circuit already carries: every
+/// linked virtual network must stay within reach, the links within the new tier's count, and
+/// the routes the customer announces on private peering within its limit.
+fn narrower_sku_keeps_links(
+    svc: &Service,
+    st: &impl crate::store::Read,
+    old: &Circuit,
+    tier: &str,
+) -> R<()> {
+    let bad = |code, m: String| Err(crate::arm::ArmError::bad_request(code, m));
+    let conns: Vec<super::connections::Connection> = super::referrers(st, "circuit", &old.id())?;
+    for conn in &conns {
+        let region = match &conn.vnet_region {
+            Some(r) => r.clone(),
+            None => load::<super::gateways::Gateway>(st, &conn.gateway.id(super::gateways::KIND))?
+                .map_or_else(|| conn.location.clone(), |g| g.location),
+        };
+        if let Err(e) = crate::reach::check(&svc.catalog, old, tier, &region) {
+            return bad(
+                "CircuitSkuChangeStrandsConnection",
+                format!(
+                    "The circuit cannot become {tier}: its connection '{}' links a virtual network in '{region}', which a {tier} circuit does not reach ({}). Delete that connection first.",
+                    conn.name, e.message
+                ),
+            );
+        }
+    }
+    let limit = super::connections::circuit_connection_limit(tier, old.provider.bandwidth_in_mbps);
+    if conns.len() > limit {
+        return bad(
+            "CircuitSkuChangeExceedsConnectionLimit",
+            format!(
+                "The circuit cannot become {tier}: it has {} virtual network connections and a {tier} circuit of {} Mbps takes {limit}.",
+                conns.len(),
+                old.provider.bandwidth_in_mbps
+            ),
+        );
+    }
+    let probe = Circuit {
+        sku: Sku {
+            tier: tier.to_owned(),
+            family: old.sku.family.clone(),
+        },
+        ..old.clone()
+    };
+    if let Some(p) = old.peering(super::gateways::PRIVATE_PEERING) {
+        let (v4_limit, _) = crate::edges::route_limits(&probe, p);
+        let links = svc.peering_status(old, super::gateways::PRIVATE_PEERING);
+        let most = links
+            .primary
+            .iter()
+            .chain(&links.secondary)
+            .filter(|s| !s.neighbor.contains(':'))
+            .map(|s| s.prefixes_received)
+            .max()
+            .unwrap_or(0);
+        if most > v4_limit {
+            return bad(
+                "CircuitSkuChangeExceedsRouteLimit",
+                format!(
+                    "The circuit cannot become {tier}: its private peering receives {most} IPv4 prefixes and a {tier} circuit accepts {v4_limit}. Announce fewer routes first."
+                ),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// What a circuit update may change (Azure's rules): provider and location never; bandwidth

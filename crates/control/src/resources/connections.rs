@@ -19,7 +19,9 @@ use super::{Stored, circuits, list, load, put, rg};
 use crate::arm::id::{self, Ref};
 use crate::arm::lro::Operation;
 use crate::arm::{ArmError, Body, Outcome, R, Verb, region};
+use crate::catalog::Catalog;
 use crate::model::{Circuit, new_etag};
+use crate::reach;
 use crate::service::{Call, Route, Service};
 use crate::store::Read;
 use crate::validate;
@@ -89,6 +91,10 @@ pub struct Connection {
     pub gateway_bypass: bool,
     pub resource_guid: String,
     pub etag: String,
+    /// The region of the gateway's virtual network (records from before it was kept read
+    /// the connection's own location).
+    #[serde(default)]
+    pub vnet_region: Option<String>,
 }
 
 impl Stored for Connection {
@@ -145,7 +151,7 @@ fn visible(st: &impl Read, call: &Call) -> R<Connection> {
 }
 
 /// A connection in ARM's shape (its status follows the circuit).
-pub fn render(conn: &Connection, circuit: Option<&Circuit>) -> Body {
+pub fn render(catalog: &Catalog, conn: &Connection, circuit: Option<&Circuit>) -> Body {
     let connected =
         circuit.is_some_and(|c| c.provisioned() && c.peering(PRIVATE_PEERING).is_some());
     super::to_body(&net::VirtualNetworkGatewayConnection {
@@ -173,14 +179,20 @@ pub fn render(conn: &Connection, circuit: Option<&Circuit>) -> Body {
             }),
             resource_guid: conn.resource_guid.clone(),
             express_route_gateway_bypass: conn.gateway_bypass,
+            causeway: circuit
+                .and_then(|c| {
+                    let region = conn.vnet_region.as_deref().unwrap_or(&conn.location);
+                    reach::connection_reach(catalog, c, region)
+                })
+                .map(|reach| api::arm::circuit::CausewayConnectionStatus { reach }),
             ..Default::default()
         },
     })
 }
 
-fn render_loaded(st: &impl Read, conn: &Connection) -> R<Body> {
+fn render_loaded(catalog: &Catalog, st: &impl Read, conn: &Connection) -> R<Body> {
     let circuit: Option<Circuit> = load(st, &conn.circuit.id(circuits::KIND))?;
-    Ok(render(conn, circuit.as_ref()))
+    Ok(render(catalog, conn, circuit.as_ref()))
 }
 
 // ===== handlers =====
@@ -199,14 +211,20 @@ fn list_connections(svc: &Service, call: &Call) -> R<Outcome> {
             call.page.size + 1,
         )?
         .into_iter()
-        .map(|(pos, c)| Ok((pos, render_loaded(st, &c)?)))
+        .map(|(pos, c)| Ok((pos, render_loaded(&svc.catalog, st, &c)?)))
         .collect()
     })?;
     Ok(svc.page_rows(call, rows))
 }
 
 fn get_connection(svc: &Service, call: &Call) -> R<Outcome> {
-    svc.read(|st| Ok(Outcome::Ok(render_loaded(st, &visible(st, call)?)?)))
+    svc.read(|st| {
+        Ok(Outcome::Ok(render_loaded(
+            &svc.catalog,
+            st,
+            &visible(st, call)?,
+        )?))
+    })
 }
 
 fn patch_connection(svc: &Service, call: &Call) -> R<Outcome> {
@@ -221,7 +239,7 @@ fn patch_connection(svc: &Service, call: &Call) -> R<Outcome> {
         let circuit: Option<Circuit> = load(tx, &conn.circuit.id(circuits::KIND))?;
         Ok((conn, circuit))
     })?;
-    Ok(Outcome::Ok(render(&conn, circuit.as_ref())))
+    Ok(Outcome::Ok(render(&svc.catalog, &conn, circuit.as_ref())))
 }
 
 fn delete_connection(svc: &Service, call: &Call) -> R<Outcome> {
@@ -448,6 +466,7 @@ fn put_connection(svc: &Service, call: &Call) -> R<Outcome> {
                         ),
                     ));
                 }
+                reach::check(&svc.catalog, &circuit, &circuit.sku.tier, &gateway.location)?;
                 check_link_limits(tx, &circuit, &gateway)?;
                 let auth_name = auth.map(|i| {
                     let a = &mut circuit.authorizations[i];
@@ -474,6 +493,7 @@ fn put_connection(svc: &Service, call: &Call) -> R<Outcome> {
                     gateway_bypass: bypass,
                     resource_guid: uuid::Uuid::new_v4().to_string(),
                     etag: new_etag(),
+                    vnet_region: Some(region::normalize(&gateway.location)),
                 }
             };
             if let Some(c) = &changed_circuit {
@@ -492,7 +512,7 @@ fn put_connection(svc: &Service, call: &Call) -> R<Outcome> {
         })?;
     Ok(Outcome::Written {
         created,
-        body: render(&conn, circuit.as_ref()),
+        body: render(&svc.catalog, &conn, circuit.as_ref()),
         lro: Some(svc.lro(call, &op, &conn.location)),
     })
 }

@@ -406,6 +406,11 @@ fn state(body: &Value, path: &str) -> R<String> {
     }
 }
 
+/// Whether a prefix may be configured on Microsoft peering: anything but private, shared
+/// (100.64/10), loopback, link-local, unspecified, multicast and reserved space. The
+/// documentation ranges (192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32) are
+/// accepted, as Azure does at configuration time: they are what every example uses, and
+/// whether a customer owns a prefix is the validation step's question, not this one.
 pub(crate) fn is_public(net: &IpNet) -> bool {
     match net.network() {
         IpAddr::V4(a) => {
@@ -413,7 +418,6 @@ pub(crate) fn is_public(net: &IpNet) -> bool {
                 || a.is_loopback()
                 || a.is_link_local()
                 || a.is_unspecified()
-                || a.is_documentation()
                 || a.is_broadcast()
                 || a.octets()[0] >= 224
                 || (a.octets()[0] == 100 && (64..128).contains(&a.octets()[1])))
@@ -424,7 +428,6 @@ pub(crate) fn is_public(net: &IpNet) -> bool {
                 || a.is_unspecified()
                 || (s[0] & 0xfe00) == 0xfc00
                 || (s[0] & 0xffc0) == 0xfe80
-                || (s[0] == 0x2001 && s[1] == 0x0db8)
                 || (s[0] & 0xff00) == 0xff00)
         }
     }

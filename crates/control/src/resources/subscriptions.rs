@@ -4,6 +4,7 @@
 
 use api::arm::resources as res;
 
+use crate::arm::region::{self, Region};
 use crate::arm::{ArmError, Outcome, R, Status, Verb};
 use crate::auth::Principal;
 use crate::resources::to_body;
@@ -25,6 +26,13 @@ pub fn routes() -> Vec<Route> {
             None,
             &[(200, Some("Subscription"))],
             get_subscription,
+        ),
+        Route::new("/subscriptions/{subscriptionId}/locations").op(
+            Verb::Get,
+            "List the regions a resource may be placed in",
+            None,
+            &[(200, Some("LocationListResult"))],
+            list_locations,
         ),
         Route::new("/tenants").op(
             Verb::Get,
@@ -95,6 +103,54 @@ fn get_subscription(svc: &Service, call: &Call) -> R<Outcome> {
         ));
     }
     Ok(Outcome::Ok(to_body(&dto(svc, &sub))))
+}
+
+/// The continent-scale group `/locations` shows (and prefixes the regional display name with).
+fn geography_group(r: &Region) -> &'static str {
+    match (r.geography, r.area) {
+        ("United States", _) => "US",
+        ("Canada", _) => "Canada",
+        ("Mexico", _) => "Mexico",
+        (_, "Europe") => "Europe",
+        (_, "South America") => "South America",
+        (_, "Middle East") => "Middle East",
+        (_, "Africa") => "Africa",
+        _ => "Asia Pacific",
+    }
+}
+
+/// The regions of this deployment, as `az account list-locations` reads them. Like every
+/// subscription read, another tenant's subscription reads as a missing one.
+fn list_locations(svc: &Service, call: &Call) -> R<Outcome> {
+    let sub = call.params.sub().to_ascii_lowercase();
+    if !subscriptions_of(svc, &call.principal)?.contains(&sub) {
+        return Err(ArmError::new(
+            Status::NotFound,
+            "SubscriptionNotFound",
+            format!("The subscription '{sub}' could not be found."),
+        ));
+    }
+    let items = region::REGIONS
+        .iter()
+        .map(|r| {
+            let group = geography_group(r);
+            to_body(&res::Location {
+                id: format!("/subscriptions/{sub}/locations/{}", r.name),
+                name: r.name.into(),
+                kind: "Region".into(),
+                display_name: r.display_name.into(),
+                regional_display_name: format!("({group}) {}", r.display_name),
+                metadata: res::LocationMetadata {
+                    region_type: "Physical".into(),
+                    region_category: "Recommended".into(),
+                    geography_group: group.into(),
+                    geography: r.geography.into(),
+                    paired_region: Vec::new(),
+                },
+            })
+        })
+        .collect();
+    Ok(svc.page_of(call, items))
 }
 
 fn list_tenants(svc: &Service, call: &Call) -> R<Outcome> {
