@@ -2366,3 +2366,91 @@ async fn locations_list_the_regions_and_hide_another_tenants_subscription() {
         .await
         .expect(404);
 }
+
+/// The IPv4 route limit the edge is told for the circuit's private peering.
+fn edge_v4_limit(env: &Env, key: &str) -> u32 {
+    let d = env.service.edge_desired("lab-edge-1").expect("desired");
+    let c = d
+        .circuits
+        .iter()
+        .find(|c| c.service_key == key)
+        .expect("circuit on lab-edge-1");
+    c.peerings
+        .iter()
+        .find(|p| p.name == "AzurePrivatePeering")
+        .expect("private peering")
+        .max_prefixes_v4
+}
+
+fn sessions_report(key: &str, received: u32) -> EdgeReport {
+    let mut r = report("lab-edge-1", key, Vec::new());
+    r.circuits[0].peerings[0].sessions = vec![api::SessionReport {
+        neighbor: "192.168.15.17".into(),
+        remote_as: 65001,
+        state: "Established".into(),
+        prefixes_received: received,
+        prefixes_accepted: received,
+        family: "ipv4".into(),
+        ..Default::default()
+    }];
+    r
+}
+
+#[tokio::test]
+async fn a_tier_change_reaches_the_edges_at_once_and_a_downgrade_keeps_the_customers_routes() {
+    let env = Env::new();
+    let body = circuit_body();
+    let (_, key) = circuit_with_peering(&env, &env.a, SUB_A, "er1", body.clone(), true).await;
+    let cpath = circuit_path(SUB_A, "er-rg", "er1");
+    assert_eq!(edge_v4_limit(&env, &key), 4_000);
+
+    let before = env.service.edges.generation();
+    put_ok(
+        &env,
+        &env.a,
+        &cpath,
+        &with_tier(&body, "Premium", "MeteredData"),
+        200,
+    )
+    .await;
+    assert!(
+        env.service.edges.generation() > before,
+        "the edges are told"
+    );
+    assert_eq!(edge_v4_limit(&env, &key), 10_000, "Premium's limit at once");
+
+    // The customer announces 6,000 routes: Standard (4,000) would drop the session.
+    env.service
+        .edge_report("lab-edge-1", sessions_report(&key, 6_000))
+        .expect("report");
+    let r = refused(
+        &env,
+        "PUT",
+        &cpath,
+        &env.a,
+        Some(&with_tier(&body, "Standard", "MeteredData")),
+        400,
+        "CircuitSkuChangeExceedsRouteLimit",
+        &cpath,
+    )
+    .await;
+    let msg = r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(msg.contains("6000") && msg.contains("4000"), "{msg}");
+    assert_eq!(edge_v4_limit(&env, &key), 10_000);
+
+    env.service
+        .edge_report("lab-edge-1", sessions_report(&key, 3_000))
+        .expect("report");
+    put_ok(
+        &env,
+        &env.a,
+        &cpath,
+        &with_tier(&body, "Standard", "MeteredData"),
+        200,
+    )
+    .await;
+    assert_eq!(edge_v4_limit(&env, &key), 4_000);
+}

@@ -1207,12 +1207,7 @@ async fn microsoft_peering_config_rules() {
             }),
         )
     };
-    for bad in [
-        "fd00::/48",
-        "fe80::/64",
-        "ff00::/8",
-        "::1/128",
-    ] {
+    for bad in ["fd00::/48", "fe80::/64", "ff00::/8", "::1/128"] {
         peering_refused(
             &env,
             "MicrosoftPeering",
