@@ -35,6 +35,7 @@ from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network.models import (
     ExpressRouteCircuit,
     ExpressRouteCircuitAuthorization,
+    ExpressRouteCircuitConnection,
     ExpressRouteCircuitPeering,
     ExpressRouteCircuitServiceProviderProperties,
     ExpressRouteCircuitSku,
@@ -607,3 +608,48 @@ def test_virtual_network_gateway_and_connection(client, provider):
     with pytest.raises(ResourceNotFoundError):
         client.virtual_networks.get(RG, "vnet-sdk")
     client.express_route_circuits.begin_delete(RG, "er-cloud-2").result()
+
+
+def test_global_reach_connection_and_its_mirror(client):
+    """Global Reach through the SDK: made on one circuit, read back on the peer."""
+    here = client.express_route_circuits.begin_create_or_update(RG, "gr-lab", circuit_model()).result()
+    there_model = circuit_model()
+    there_model.service_provider_properties.service_provider_name = "Equinix"
+    there_model.service_provider_properties.peering_location = "Amsterdam"
+    there = client.express_route_circuits.begin_create_or_update(RG, "gr-ams", there_model).result()
+    for name in ("gr-lab", "gr-ams"):
+        client.express_route_circuit_peerings.begin_create_or_update(
+            RG, name, "AzurePrivatePeering", private_peering()
+        ).result()
+
+    conn = client.express_route_circuit_connections.begin_create_or_update(
+        RG, "gr-lab", "AzurePrivatePeering", "to-ams",
+        ExpressRouteCircuitConnection(
+            express_route_circuit_peering=SubResource(id=f"{here.id}/peerings/AzurePrivatePeering"),
+            peer_express_route_circuit_peering=SubResource(id=f"{there.id}/peerings/AzurePrivatePeering"),
+            address_prefix="10.99.0.0/29",
+        ),
+    ).result()
+    assert conn.address_prefix == "10.99.0.0/29"
+    assert conn.provisioning_state == "Succeeded"
+    listed = list(client.express_route_circuit_connections.list(RG, "gr-lab", "AzurePrivatePeering"))
+    assert [c.name for c in listed] == ["to-ams"]
+
+    mirror = list(client.peer_express_route_circuit_connections.list(RG, "gr-ams", "AzurePrivatePeering"))
+    assert [(m.name, m.connection_name) for m in mirror] == [("to-ams", "to-ams")]
+    assert mirror[0].peer_express_route_circuit_peering.id.lower() == f"{here.id}/peerings/AzurePrivatePeering".lower()
+    got = client.peer_express_route_circuit_connections.get(RG, "gr-ams", "AzurePrivatePeering", "to-ams")
+    assert got.address_prefix == "10.99.0.0/29"
+
+    with pytest.raises(HttpResponseError) as e:
+        client.express_route_circuit_connections.begin_create_or_update(
+            RG, "gr-ams", "AzurePrivatePeering", "back",
+            ExpressRouteCircuitConnection(
+                peer_express_route_circuit_peering=SubResource(id=f"{here.id}/peerings/AzurePrivatePeering"),
+                address_prefix="10.98.0.0/29",
+            ),
+        ).result()
+    assert e.value.error.code == "GlobalReachAlreadyConfigured"
+
+    client.express_route_circuit_connections.begin_delete(RG, "gr-lab", "AzurePrivatePeering", "to-ams").result()
+    assert list(client.peer_express_route_circuit_connections.list(RG, "gr-ams", "AzurePrivatePeering")) == []

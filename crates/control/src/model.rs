@@ -58,6 +58,30 @@ pub struct Circuit {
     /// maintenance behaviour.
     #[serde(default)]
     pub drain: BTreeMap<String, u8>,
+    /// Global Reach connections this circuit's private peering initiated
+    /// (`peerings/AzurePrivatePeering/connections`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub global_reach: Vec<CircuitConnection>,
+}
+
+/// A Global Reach connection, stored on the circuit that initiated it; the peer circuit
+/// shows it as a `peerConnection`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CircuitConnection {
+    pub name: String,
+    /// The peer circuit's id.
+    pub peer: String,
+    /// The IPv4 /29 the backbone tunnels' addresses come from.
+    pub address_prefix: String,
+    /// The IPv6 /125, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_prefix: Option<String>,
+    /// The peer circuit's authorization this connection consumed (its name there) and key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_key: Option<String>,
+    pub etag: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

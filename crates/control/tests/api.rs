@@ -1205,6 +1205,22 @@ async fn openapi_lists_every_path() {
             format!("{circuit}/peerings/{{peeringName}}/stats"),
             vec!["get"],
         ),
+        (
+            format!("{circuit}/peerings/{{peeringName}}/connections"),
+            vec!["get"],
+        ),
+        (
+            format!("{circuit}/peerings/{{peeringName}}/connections/{{connectionName}}"),
+            vec!["get", "put", "delete"],
+        ),
+        (
+            format!("{circuit}/peerings/{{peeringName}}/peerConnections"),
+            vec!["get"],
+        ),
+        (
+            format!("{circuit}/peerings/{{peeringName}}/peerConnections/{{connectionName}}"),
+            vec!["get"],
+        ),
         (format!("{circuit}/authorizations"), vec!["get"]),
         (
             format!("{circuit}/authorizations/{{authorizationName}}"),

@@ -2454,3 +2454,311 @@ async fn a_tier_change_reaches_the_edges_at_once_and_a_downgrade_keeps_the_custo
     .await;
     assert_eq!(edge_v4_limit(&env, &key), 4_000);
 }
+
+// ===== Global Reach =====
+
+fn gr_path(circuit: &str, name: &str) -> String {
+    format!(
+        "{}/peerings/AzurePrivatePeering/connections/{name}",
+        circuit_path(SUB_A, "er-rg", circuit)
+    )
+}
+
+fn gr_body(peer_circuit_id: &str, prefix: &str) -> Value {
+    json!({"properties": {
+        "peerExpressRouteCircuitPeering": {"id": format!("{peer_circuit_id}/peerings/AzurePrivatePeering")},
+        "addressPrefix": prefix
+    }})
+}
+
+#[tokio::test]
+async fn global_reach_joins_two_circuits_on_one_side_and_the_peer_sees_it() {
+    let env = Env::new();
+    let (a, _) = circuit_with_peering(&env, &env.a, SUB_A, "a", circuit_body(), true).await;
+    let (b, _) = circuit_with_peering(
+        &env,
+        &env.a,
+        SUB_A,
+        "b",
+        circuit_at("Equinix", "Amsterdam"),
+        false,
+    )
+    .await;
+    let path = gr_path("a", "gr1");
+    for (prefix, code) in [
+        ("10.99.0.0/28", "InvalidGlobalReachAddressPrefix"),
+        ("10.99.0.4/29", "InvalidGlobalReachAddressPrefix"),
+        ("192.168.15.16/29", "GlobalReachAddressPrefixOverlaps"),
+    ] {
+        refused(
+            &env,
+            "PUT",
+            &path,
+            &env.a,
+            Some(&gr_body(&b, prefix)),
+            400,
+            code,
+            &path,
+        )
+        .await;
+    }
+    let g = put_ok(&env, &env.a, &path, &gr_body(&b, "10.99.0.0/29"), 201).await;
+    assert_eq!(g["properties"]["addressPrefix"], "10.99.0.0/29");
+    assert_eq!(
+        g["properties"]["peerExpressRouteCircuitPeering"]["id"]
+            .as_str()
+            .map(str::to_ascii_lowercase),
+        Some(format!("{b}/peerings/AzurePrivatePeering").to_ascii_lowercase())
+    );
+    assert_eq!(
+        g["type"],
+        "Microsoft.Network/expressRouteCircuits/peerings/connections"
+    );
+
+    // The peer shows it read-only, pointing back at the initiator.
+    let bpeer = format!(
+        "{}/peerings/AzurePrivatePeering/peerConnections",
+        circuit_path(SUB_A, "er-rg", "b")
+    );
+    let list = env.get(&env.a, &bpeer).await.json();
+    let items = list["value"].as_array().expect("value");
+    assert_eq!(items.len(), 1, "{list}");
+    assert_eq!(items[0]["properties"]["connectionName"], "gr1");
+    assert_eq!(
+        items[0]["properties"]["peerExpressRouteCircuitPeering"]["id"]
+            .as_str()
+            .map(str::to_ascii_lowercase),
+        Some(format!("{a}/peerings/AzurePrivatePeering").to_ascii_lowercase())
+    );
+
+    // One side only: the reverse is refused; the peer's private peering cannot go.
+    let rev = gr_path("b", "back");
+    refused(
+        &env,
+        "PUT",
+        &rev,
+        &env.a,
+        Some(&gr_body(&a, "10.98.0.0/29")),
+        409,
+        "GlobalReachAlreadyConfigured",
+        &rev,
+    )
+    .await;
+    let bpp = format!(
+        "{}/peerings/AzurePrivatePeering",
+        circuit_path(SUB_A, "er-rg", "b")
+    );
+    refused(
+        &env,
+        "DELETE",
+        &bpp,
+        &env.a,
+        None,
+        400,
+        "InUsePeeringCannotBeDeleted",
+        &bpp,
+    )
+    .await;
+    // Peer and prefix are fixed once made.
+    refused(
+        &env,
+        "PUT",
+        &path,
+        &env.a,
+        Some(&gr_body(&b, "10.97.0.0/29")),
+        400,
+        "GlobalReachConnectionCannotBeChanged",
+        &path,
+    )
+    .await;
+
+    env.delete(&env.a, &path).await.expect(202);
+    env.get(&env.a, &path).await.expect(404);
+    let list = env.get(&env.a, &bpeer).await.json();
+    assert_eq!(list["value"], json!([]));
+    env.delete(&env.a, &bpp).await.expect(202);
+}
+
+#[tokio::test]
+async fn global_reach_needs_two_locations_no_local_and_premium_across_areas() {
+    let env = Env::new();
+    let (_ams, _) = circuit_with_peering(
+        &env,
+        &env.a,
+        SUB_A,
+        "ams",
+        circuit_at("Equinix", "Amsterdam"),
+        false,
+    )
+    .await;
+    let (ams2, _) = circuit_with_peering(
+        &env,
+        &env.a,
+        SUB_A,
+        "ams2",
+        circuit_at("Megaport", "Amsterdam"),
+        false,
+    )
+    .await;
+    let sv_body = circuit_at("Equinix", "Silicon Valley");
+    let (sv, _) = circuit_with_peering(&env, &env.a, SUB_A, "sv", sv_body.clone(), false).await;
+    let local = with_tier(&circuit_at("Equinix", "London"), "Local", "UnlimitedData");
+    let (lon, _) = circuit_with_peering(&env, &env.a, SUB_A, "lon", local, false).await;
+
+    let p = gr_path("ams", "x");
+    refused(
+        &env,
+        "PUT",
+        &p,
+        &env.a,
+        Some(&gr_body(&ams2, "10.99.0.0/29")),
+        400,
+        "GlobalReachSamePeeringLocation",
+        &p,
+    )
+    .await;
+    refused(
+        &env,
+        "PUT",
+        &p,
+        &env.a,
+        Some(&gr_body(&lon, "10.99.0.0/29")),
+        400,
+        "GlobalReachNotSupportedOnLocalSku",
+        &p,
+    )
+    .await;
+    let r = refused(
+        &env,
+        "PUT",
+        &p,
+        &env.a,
+        Some(&gr_body(&sv, "10.99.0.0/29")),
+        400,
+        "GlobalReachRequiresPremium",
+        &p,
+    )
+    .await;
+    let msg = r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        msg.contains("Europe") && msg.contains("North America"),
+        "{msg}"
+    );
+
+    // Both Premium: across areas is allowed.
+    let ams_premium = with_tier(
+        &circuit_at("Equinix", "Amsterdam"),
+        "Premium",
+        "MeteredData",
+    );
+    put_ok(
+        &env,
+        &env.a,
+        &circuit_path(SUB_A, "er-rg", "ams"),
+        &ams_premium,
+        200,
+    )
+    .await;
+    refused(
+        &env,
+        "PUT",
+        &p,
+        &env.a,
+        Some(&gr_body(&sv, "10.99.0.0/29")),
+        400,
+        "GlobalReachRequiresPremium",
+        &p,
+    )
+    .await;
+    put_ok(
+        &env,
+        &env.a,
+        &circuit_path(SUB_A, "er-rg", "sv"),
+        &with_tier(&sv_body, "Premium", "MeteredData"),
+        200,
+    )
+    .await;
+    put_ok(&env, &env.a, &p, &gr_body(&sv, "10.99.0.0/29"), 201).await;
+}
+
+#[tokio::test]
+async fn global_reach_to_another_subscription_needs_and_uses_its_authorization() {
+    let env = Env::new();
+    circuit_with_peering(&env, &env.a, SUB_A, "mine", circuit_body(), true).await;
+    let (theirs, _) = circuit_with_peering(
+        &env,
+        &env.b,
+        SUB_B,
+        "theirs",
+        circuit_at("Equinix", "London"),
+        false,
+    )
+    .await;
+    let p = gr_path("mine", "to-b");
+    refused(
+        &env,
+        "PUT",
+        &p,
+        &env.a,
+        Some(&gr_body(&theirs, "10.99.0.0/29")),
+        400,
+        "AuthorizationKeyRequired",
+        &p,
+    )
+    .await;
+    // A circuit that does not exist answers the same.
+    let ghost = circuit_path(SUB_B, "er-rg", "ghost")
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let ghost = ghost.trim_end_matches('/').to_owned();
+    refused(
+        &env,
+        "PUT",
+        &p,
+        &env.a,
+        Some(&gr_body(&ghost, "10.99.0.0/29")),
+        400,
+        "AuthorizationKeyRequired",
+        &p,
+    )
+    .await;
+
+    let apath = format!(
+        "{}/authorizations/gr",
+        circuit_path(SUB_B, "er-rg", "theirs")
+    );
+    let auth = put_ok(&env, &env.b, &apath, &json!({}), 201).await;
+    let key = auth["properties"]["authorizationKey"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    let mut body = gr_body(&theirs, "10.99.0.0/29");
+    set(
+        &mut body,
+        "properties.authorizationKey",
+        json!("00000000-0000-0000-0000-000000000000"),
+    );
+    refused(
+        &env,
+        "PUT",
+        &p,
+        &env.a,
+        Some(&body),
+        400,
+        "InvalidAuthorizationKey",
+        &p,
+    )
+    .await;
+    set(&mut body, "properties.authorizationKey", json!(key));
+    put_ok(&env, &env.a, &p, &body, 201).await;
+    let auth = env.get(&env.b, &apath).await.json();
+    assert_eq!(auth["properties"]["authorizationUseStatus"], "InUse");
+    env.delete(&env.a, &p).await.expect(202);
+    let auth = env.get(&env.b, &apath).await.json();
+    assert_eq!(auth["properties"]["authorizationUseStatus"], "Available");
+}

@@ -105,6 +105,7 @@ fn circuit() -> Circuit {
         cross_connection_tags: BTreeMap::new(),
         stag: Some(2001),
         drain: BTreeMap::new(),
+        global_reach: Vec::new(),
     }
 }
 

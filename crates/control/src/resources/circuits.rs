@@ -101,6 +101,16 @@ impl Stored for Circuit {
                 ),
             ),
         ]
+        .into_iter()
+        // The peer circuits of this circuit's Global Reach connections: each finds the
+        // connections pointing at it by this index.
+        .chain(self.global_reach.iter().map(|g| {
+            (
+                super::circuit_connections::PEER_REL,
+                g.peer.to_ascii_lowercase(),
+            )
+        }))
+        .collect()
     }
     fn uniques(&self) -> Vec<(String, String)> {
         let mut u = vec![("serviceKey".to_owned(), self.service_key.clone())];
@@ -245,6 +255,7 @@ fn put_circuit(svc: &Service, call: &Call) -> R<Outcome> {
                 cross_connection_tags: BTreeMap::new(),
                 stag: None,
                 drain: BTreeMap::new(),
+                global_reach: Vec::new(),
             },
             Some(old) => {
                 update_rules(&old, &input)?;
@@ -313,6 +324,7 @@ fn delete_circuit(svc: &Service, call: &Call) -> R<Outcome> {
             ));
         }
         super::connections::refuse_if_connected(tx, call, &c, None)?;
+        super::circuit_connections::refuse_if_joined(tx, &c)?;
         tx.delete(&id)?;
         let op = Operation::succeeded(p.sub(), None, None);
         tx.put_operation(&op)?;

@@ -5,6 +5,7 @@
 //! Adding a resource type is one module and one line in [`routes`].
 
 pub mod authorizations;
+pub mod circuit_connections;
 pub mod circuits;
 pub mod connections;
 pub mod cross_connections;
@@ -56,6 +57,7 @@ pub fn routes() -> Vec<Route> {
         circuits::routes(),
         peerings::routes(),
         authorizations::routes(),
+        circuit_connections::routes(),
         diagnostics::routes(),
         cross_connections::routes(),
         vnets::routes(),

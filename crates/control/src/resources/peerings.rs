@@ -258,6 +258,9 @@ pub fn remove(svc: &Service, call: &Call, find: FindOpt) -> R<Outcome> {
         };
         call.pre.check(Some(&p.etag))?;
         super::connections::refuse_if_connected(tx, call, &c, Some(&p.name))?;
+        if p.name.eq_ignore_ascii_case("AzurePrivatePeering") {
+            super::circuit_connections::refuse_if_joined(tx, &c)?;
+        }
         c.peerings.retain(|x| !x.name.eq_ignore_ascii_case(name));
         c.etag = crate::model::new_etag();
         put(tx, &c)?;
