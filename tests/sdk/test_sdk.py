@@ -40,6 +40,8 @@ from azure.mgmt.network.models import (
     ExpressRouteCircuitServiceProviderProperties,
     ExpressRouteCircuitSku,
     ExpressRouteCrossConnectionPeering,
+    RouteFilter,
+    RouteFilterRule,
     AddressSpace,
     SubResource,
     Subnet,
@@ -653,3 +655,29 @@ def test_global_reach_connection_and_its_mirror(client):
 
     client.express_route_circuit_connections.begin_delete(RG, "gr-lab", "AzurePrivatePeering", "to-ams").result()
     assert list(client.peer_express_route_circuit_connections.list(RG, "gr-ams", "AzurePrivatePeering")) == []
+
+
+def test_route_filter_and_the_service_communities(client):
+    """Route filters through the SDK: a rule allowing a service community the deployment lists."""
+    services = {s.name: s for s in client.bgp_service_communities.list()}
+    exchange = services["ExchangeOnline"].bgp_communities[0]
+    assert exchange.community_value == "12076:5010" and exchange.community_prefixes
+
+    f = client.route_filters.begin_create_or_update(
+        RG, "rf-sdk",
+        RouteFilter(location="westeurope", rules=[RouteFilterRule(
+            name="allow", access="Allow", route_filter_rule_type="Community",
+            communities=[exchange.community_value])]),
+    ).result()
+    assert [r.communities for r in f.rules] == [["12076:5010"]]
+    rule = client.route_filter_rules.get(RG, "rf-sdk", "allow")
+    assert rule.access == "Allow"
+    assert "rf-sdk" in [x.name for x in client.route_filters.list_by_resource_group(RG)]
+
+    with pytest.raises(HttpResponseError) as e:
+        client.route_filter_rules.begin_create_or_update(
+            RG, "rf-sdk", "second",
+            RouteFilterRule(access="Allow", route_filter_rule_type="Community", communities=["12076:5020"]),
+        ).result()
+    assert e.value.error.code == "RouteFilterRuleLimitReached"
+    client.route_filters.begin_delete(RG, "rf-sdk").result()

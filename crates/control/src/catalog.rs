@@ -54,6 +54,89 @@ pub struct Catalog {
     pub providers: Vec<Provider>,
     #[serde(rename = "location")]
     pub locations: Vec<Location>,
+    /// The services Microsoft peering reaches (`bgpServiceCommunities`), each tagged by a
+    /// BGP community a route filter may allow; a catalogue file without `[[service]]`
+    /// tables gets the lab's defaults.
+    #[serde(rename = "service", default = "default_services")]
+    pub services: Vec<ServiceCommunity>,
+}
+
+/// A service reachable over Microsoft peering: its community and the prefixes it tags.
+///
+/// ```toml
+/// [[service]]
+/// name = "ExchangeOnline"
+/// community_name = "Exchange"
+/// community = "12076:5010"
+/// prefixes = ["40.92.0.0/15", "52.96.0.0/14"]
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceCommunity {
+    pub name: String,
+    pub community_name: String,
+    pub community: String,
+    #[serde(default = "global")]
+    pub region: String,
+    #[serde(default)]
+    pub group: String,
+    pub prefixes: Vec<String>,
+}
+
+fn global() -> String {
+    "Global".into()
+}
+
+/// A few services with Microsoft's published communities (reference §3.10) and prefixes
+/// from their published ranges: enough for a lab to filter by.
+pub fn default_services() -> Vec<ServiceCommunity> {
+    let s = |name: &str, cname: &str, community: &str, group: &str, prefixes: &[&str]| {
+        ServiceCommunity {
+            name: name.into(),
+            community_name: cname.into(),
+            community: community.into(),
+            region: global(),
+            group: group.into(),
+            prefixes: prefixes.iter().map(|&p| p.into()).collect(),
+        }
+    };
+    vec![
+        s(
+            "ExchangeOnline",
+            "Exchange",
+            "12076:5010",
+            "O365",
+            &["40.92.0.0/15", "52.96.0.0/14"],
+        ),
+        s(
+            "SharePointOnline",
+            "SharePoint",
+            "12076:5020",
+            "O365",
+            &["13.107.136.0/22", "40.108.128.0/17"],
+        ),
+        s(
+            "SkypeForBusiness",
+            "Skype For Business",
+            "12076:5030",
+            "O365",
+            &["13.107.64.0/18", "52.112.0.0/14"],
+        ),
+        s(
+            "AzureActiveDirectory",
+            "Azure Active Directory",
+            "12076:5060",
+            "",
+            &["20.190.128.0/18", "40.126.0.0/18"],
+        ),
+    ]
+}
+
+/// Parses `ASN:value` (each part 0–65535), the form route filter rules and the service
+/// catalogue use.
+pub fn parse_community(s: &str) -> Option<(u16, u16)> {
+    let (a, v) = s.trim().split_once(':')?;
+    Some((a.parse().ok()?, v.parse().ok()?))
 }
 
 const STANDARD_BANDWIDTHS: [u32; 8] = [50, 100, 200, 500, 1000, 2000, 5000, 10000];
@@ -101,6 +184,7 @@ impl Default for Catalog {
                 loc("Washington DC", "North America", &["eastus", "eastus2"]),
                 loc("Sydney", "Australia", &["australiaeast"]),
             ],
+            services: default_services(),
         }
     }
 }
@@ -126,6 +210,24 @@ impl Catalog {
     }
 
     pub fn validate(&self) -> Result<(), CatalogError> {
+        for svc in &self.services {
+            if parse_community(&svc.community).is_none() {
+                return Err(CatalogError::Invalid(format!(
+                    "service {:?}: community {:?} is not ASN:value",
+                    svc.name, svc.community
+                )));
+            }
+            if let Some(p) = svc
+                .prefixes
+                .iter()
+                .find(|p| p.parse::<ipnet::IpNet>().is_err())
+            {
+                return Err(CatalogError::Invalid(format!(
+                    "service {:?}: prefix {p:?} is not an address prefix",
+                    svc.name
+                )));
+            }
+        }
         for l in &self.locations {
             let Some(area) = crate::arm::region::area(&l.geo) else {
                 return Err(CatalogError::Invalid(format!(
@@ -180,6 +282,14 @@ impl Catalog {
             }
         }
         Ok(())
+    }
+
+    /// The service a community value tags.
+    pub fn service_by_community(&self, community: &str) -> Option<&ServiceCommunity> {
+        let c = parse_community(community)?;
+        self.services
+            .iter()
+            .find(|s| parse_community(&s.community) == Some(c))
     }
 
     pub fn provider(&self, name: &str) -> Option<&Provider> {

@@ -115,6 +115,9 @@ pub struct Peering {
     pub ipv6: Option<PeeringConfigV6>,
     pub last_modified_by: String,
     pub etag: String,
+    /// The route filter attached to a Microsoft peering (its id): what the edges advertise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_filter: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

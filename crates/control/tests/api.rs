@@ -1256,6 +1256,21 @@ async fn openapi_lists_every_path() {
             vec!["get", "put", "delete"],
         ),
         (format!("{net}/publicIPAddresses"), vec!["get"]),
+        (format!("{net}/bgpServiceCommunities"), vec!["get"]),
+        (format!("{net}/routeFilters"), vec!["get"]),
+        (format!("{rg}/routeFilters"), vec!["get"]),
+        (
+            format!("{rg}/routeFilters/{{routeFilterName}}"),
+            vec!["get", "put", "patch", "delete"],
+        ),
+        (
+            format!("{rg}/routeFilters/{{routeFilterName}}/routeFilterRules"),
+            vec!["get"],
+        ),
+        (
+            format!("{rg}/routeFilters/{{routeFilterName}}/routeFilterRules/{{ruleName}}"),
+            vec!["get", "put", "delete"],
+        ),
         (format!("{rg}/publicIPAddresses"), vec!["get"]),
         (
             format!("{rg}/publicIPAddresses/{{publicIpAddressName}}"),

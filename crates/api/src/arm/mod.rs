@@ -15,7 +15,8 @@
 //! Layout: the common envelope pieces live here; one module per family:
 //! [`circuit`] (circuits, peerings, authorizations, Global Reach connections, stats and the
 //! ARP / route table / route summary diagnostics), [`cross_connection`] (the provider's view),
-//! [`public_ip`] (public IP addresses), [`generic_resource`] (generic `/resources` lists),
+//! [`public_ip`] (public IP addresses), [`route_filter`] (route filters and BGP service
+//! communities), [`generic_resource`] (generic `/resources` lists),
 //! [`service_provider`] (the catalogue) and [`network`] (virtual networks, subnets, ExpressRoute
 //! gateways, their connections and routes).
 //!
@@ -26,7 +27,6 @@
 //! - Global Reach as a resource (`peerings/{p}/connections/{c}` and `peerConnections`): the
 //!   bodies already exist in [`circuit`] ([`circuit::ExpressRouteCircuitConnection`],
 //!   [`circuit::PeerExpressRouteCircuitConnection`]) because peerings embed them.
-//! - `route_filter.rs`: `RouteFilter`, `RouteFilterRule`, `BgpServiceCommunity`.
 
 use std::collections::BTreeMap;
 
@@ -42,6 +42,7 @@ pub mod generic_resource;
 pub mod network;
 pub mod public_ip;
 pub mod resources;
+pub mod route_filter;
 pub mod service_provider;
 
 /// Resource tags: name → value. ARM replaces the whole set on PATCH.
@@ -291,6 +292,13 @@ pub fn schemas() -> Vec<(String, RefOr<Schema>)> {
     list::<resources::Subscription>(&mut out, "SubscriptionListResult");
     list::<resources::TenantIdDescription>(&mut out, "TenantListResult");
     list::<resources::Location>(&mut out, "LocationListResult");
+
+    // Route filters.
+    add::<route_filter::RouteFilter>(&mut out);
+    list::<route_filter::RouteFilter>(&mut out, "RouteFilterListResult");
+    add::<route_filter::RouteFilterRule>(&mut out);
+    list::<route_filter::RouteFilterRule>(&mut out, "RouteFilterRuleListResult");
+    list::<route_filter::BgpServiceCommunity>(&mut out, "BgpServiceCommunityListResult");
     add::<resources::Provider>(&mut out);
     list::<resources::Provider>(&mut out, "ProviderListResult");
 

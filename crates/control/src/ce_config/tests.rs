@@ -48,6 +48,7 @@ fn peering(name: &str, kind: &str, asn: u32, v4: [&str; 2], vlan: u16) -> Peerin
         ipv6: None,
         last_modified_by: "Customer".into(),
         etag: "W/\"1\"".into(),
+        route_filter: None,
     }
 }
 

@@ -110,6 +110,13 @@ impl Stored for Circuit {
                 g.peer.to_ascii_lowercase(),
             )
         }))
+        // The route filters its Microsoft peering names.
+        .chain(
+            self.peerings
+                .iter()
+                .filter_map(|p| p.route_filter.clone())
+                .map(|f| (super::route_filters::REL, f.to_ascii_lowercase())),
+        )
         .collect()
     }
     fn uniques(&self) -> Vec<(String, String)> {

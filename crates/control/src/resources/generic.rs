@@ -26,12 +26,13 @@ use crate::store::Read;
 const LIST: Option<&str> = Some("ResourceListResult");
 
 /// The types listed, by their name under `Microsoft.Network/`.
-const KINDS: [&str; 5] = [
+const KINDS: [&str; 6] = [
     circuits::KIND,
     super::vnets::KIND,
     super::gateways::KIND,
     super::connections::KIND,
     super::public_ips::KIND,
+    super::route_filters::KIND,
 ];
 
 pub fn routes() -> Vec<Route> {
@@ -206,6 +207,16 @@ fn render(kind: &str, body: &str) -> R<Option<Body>> {
             &p.location,
             &p.tags,
             Some(sku),
+        )
+    } else if eq(super::route_filters::KIND) {
+        let f: super::route_filters::RouteFilter = item(body)?;
+        generic(
+            super::route_filters::KIND,
+            f.id(),
+            &f.name,
+            &f.location,
+            &f.tags,
+            None,
         )
     } else {
         return Ok(None);

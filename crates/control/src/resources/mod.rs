@@ -18,6 +18,7 @@ pub mod providers;
 pub mod public_ips;
 pub mod resource_groups;
 pub mod resource_providers;
+pub mod route_filters;
 pub mod shared_keys;
 pub mod subnets;
 pub mod subscriptions;
@@ -58,6 +59,7 @@ pub fn routes() -> Vec<Route> {
         peerings::routes(),
         authorizations::routes(),
         circuit_connections::routes(),
+        route_filters::routes(),
         diagnostics::routes(),
         cross_connections::routes(),
         vnets::routes(),

@@ -102,6 +102,10 @@ pub fn dto(svc: &Service, c: &Circuit, p: &Peering) -> arm::ExpressRouteCircuitP
             microsoft_peering_config: p.microsoft.as_ref().map(microsoft),
             ipv6_peering_config: p.ipv6.as_ref().map(ipv6),
             last_modified_by: p.last_modified_by.clone(),
+            route_filter: p
+                .route_filter
+                .as_ref()
+                .map(|id| api::arm::SubResource { id: id.clone() }),
             causeway: Some(arm::CausewayPeeringStatus {
                 links: svc.peering_status(c, &p.name),
             }),
@@ -219,6 +223,13 @@ pub fn write(
             && let Some(old) = &existing
         {
             peering.shared_key = old.shared_key.clone();
+        }
+        // The provider's view has no route filter: its writes keep the customer's.
+        if cross && let Some(old) = &existing {
+            peering.route_filter = old.route_filter.clone();
+        }
+        if let Some(f) = peering.route_filter.clone().filter(|_| !cross) {
+            peering.route_filter = Some(super::route_filters::for_peering(tx, call, &peering, &f)?);
         }
         let created = existing.is_none();
         c.peerings
@@ -693,5 +704,7 @@ pub fn input(
         ipv6,
         last_modified_by: modified_by.to_owned(),
         etag: crate::model::new_etag(),
+        // Checked against the store by `write`.
+        route_filter: validate::opt_str(body, "properties.routeFilter.id")?.map(str::to_owned),
     })
 }
