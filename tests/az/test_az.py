@@ -264,17 +264,15 @@ def test_virtual_network_gateway_and_connection(cloud):
                   "--public-ip-addresses", "gw-ip")
     assert gw["vnetGateway"]["provisioningState"] == "Succeeded"
     assert gw["vnetGateway"]["gatewayType"] == "ExpressRoute"
-    # `az network vpn-connection create` goes through an ARM template deployment
-    # (Microsoft.Resources/deployments), which Causeway does not serve; the connection is
-    # created with az's generic resource command instead, the PUT the template would make.
-    circuit = cloud.az("network", "express-route", "show", "-g", "net-rg", "-n", "er1")["id"]
-    props = {"connectionType": "ExpressRoute", "virtualNetworkGateway1": {"id": gw["vnetGateway"]["id"]},
-             "peer": {"id": circuit}, "routingWeight": 10}
-    conn = cloud.az("resource", "create", "-g", "net-rg", "-n", "conn1",
-                    "--resource-type", "Microsoft.Network/connections", "-l", "westeurope",
-                    "--properties", json.dumps(props))
-    assert conn["properties"]["connectionType"] == "ExpressRoute"
-    assert conn["properties"]["provisioningState"] == "Succeeded"
+    # `az network vpn-connection create` deploys an ARM template (Microsoft.Resources/
+    # deployments) holding the connection and prints the template's output: the connection.
+    out = cloud.az("network", "vpn-connection", "create", "-g", "net-rg", "-n", "conn1",
+                   "--vnet-gateway1", "gw1", "--express-route-circuit2", "er1",
+                   "--routing-weight", "10")
+    conn = out["resource"]
+    assert conn["connectionType"] == "ExpressRoute"
+    assert conn["provisioningState"] == "Succeeded"
+    assert conn["routingWeight"] == 10
     shown = cloud.az("network", "vpn-connection", "show", "-g", "net-rg", "-n", "conn1")
     assert shown["peer"]["id"].lower().endswith("/expressroutecircuits/er1")
     # The circuit cannot go while a virtual network uses it.

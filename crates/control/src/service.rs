@@ -425,13 +425,19 @@ impl Service {
 
     /// The answer to GET of `path` for this caller (an operation's result).
     pub(crate) fn get_path(&self, call: &Call, path: &str) -> R<Outcome> {
-        self.dispatch_as(call, Verb::Get, path)
+        self.dispatch_as(call, Verb::Get, path, None)
     }
 
     /// Runs `verb` on `path` for this caller, with no body and no preconditions (an
     /// operation's result; a resource group deleting what it holds). 204 when no route
     /// serves it.
-    pub(crate) fn dispatch_as(&self, call: &Call, verb: Verb, path: &str) -> R<Outcome> {
+    pub(crate) fn dispatch_as(
+        &self,
+        call: &Call,
+        verb: Verb,
+        path: &str,
+        body: Option<Value>,
+    ) -> R<Outcome> {
         let segs = segments(path)?;
         let found = self.routes.iter().find_map(|r| {
             let params = r.template.matches(&segs)?;
@@ -444,7 +450,7 @@ impl Service {
         let inner = Call {
             verb,
             params,
-            body: None,
+            body,
             pre: Preconditions::default(),
             ..call.clone()
         };

@@ -1257,6 +1257,10 @@ async fn openapi_lists_every_path() {
         ),
         (format!("{net}/publicIPAddresses"), vec!["get"]),
         (format!("{net}/bgpServiceCommunities"), vec!["get"]),
+        (
+            "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/providers/Microsoft.Resources/deployments/{deploymentName}".to_owned(),
+            vec!["get", "put", "delete"],
+        ),
         (format!("{net}/routeFilters"), vec!["get"]),
         (format!("{rg}/routeFilters"), vec!["get"]),
         (

@@ -9,6 +9,7 @@ pub mod circuit_connections;
 pub mod circuits;
 pub mod connections;
 pub mod cross_connections;
+pub mod deployments;
 pub mod diagnostics;
 pub mod gateways;
 pub mod generic;
@@ -60,6 +61,7 @@ pub fn routes() -> Vec<Route> {
         authorizations::routes(),
         circuit_connections::routes(),
         route_filters::routes(),
+        deployments::routes(),
         diagnostics::routes(),
         cross_connections::routes(),
         vnets::routes(),

@@ -32,6 +32,7 @@ pub const DELETE_ORDER: &[&str] = &[
     "publicIPAddresses",
     super::vnets::KIND,
     super::circuits::KIND,
+    super::route_filters::KIND,
 ];
 
 pub fn routes() -> Vec<Route> {
@@ -316,7 +317,7 @@ fn delete_group(svc: &Service, call: &Call) -> R<Outcome> {
             let path = format!(
                 "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/{kind}/{name}"
             );
-            svc.dispatch_as(call, Verb::Delete, &path).map_err(|e| {
+            svc.dispatch_as(call, Verb::Delete, &path, None).map_err(|e| {
                 ArmError::conflict(
                     "ResourceGroupDeletionBlocked",
                     format!(
@@ -328,6 +329,12 @@ fn delete_group(svc: &Service, call: &Call) -> R<Outcome> {
         }
     }
     let op = svc.write(|tx| {
+        // Deployment records go with their group (their resources went above).
+        for (name, _) in held(tx, sub, rg, super::deployments::KIND, usize::MAX)? {
+            tx.delete(&format!(
+                "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Resources/deployments/{name}"
+            ))?;
+        }
         tx.delete(&group_id(sub, rg))?;
         let op = Operation::succeeded(sub, None, None);
         tx.put_operation(&op)?;
