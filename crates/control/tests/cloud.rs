@@ -2762,3 +2762,54 @@ async fn global_reach_to_another_subscription_needs_and_uses_its_authorization()
     let auth = env.get(&env.b, &apath).await.json();
     assert_eq!(auth["properties"]["authorizationUseStatus"], "Available");
 }
+
+#[tokio::test]
+async fn fast_path_needs_a_gateway_sku_that_offers_it() {
+    let env = Env::new();
+    let (c, _) = circuit_with_peering(&env, &env.a, SUB_A, "er1", circuit_body(), true).await;
+    let small = vnet_and_gateway(&env, &env.a, SUB_A, "small", "ErGw1AZ").await;
+    let path = conn_path(SUB_A, RG, "fp");
+    let body = with(
+        &conn_body(&small, &c, 0),
+        "properties.expressRouteGatewayBypass",
+        json!(true),
+    );
+    let r = refused(
+        &env,
+        "PUT",
+        &path,
+        &env.a,
+        Some(&body),
+        400,
+        "FastPathNotSupportedOnGatewaySku",
+        &path,
+    )
+    .await;
+    let msg = r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(msg.contains("ErGw3AZ") && msg.contains("ErGw1AZ"), "{msg}");
+    // Without FastPath the same link is fine; turning it on later is refused the same way.
+    put_ok(&env, &env.a, &path, &conn_body(&small, &c, 0), 201).await;
+    refused(
+        &env,
+        "PUT",
+        &path,
+        &env.a,
+        Some(&body),
+        400,
+        "FastPathNotSupportedOnGatewaySku",
+        &path,
+    )
+    .await;
+
+    let big = vnet_and_gateway(&env, &env.a, SUB_A, "big", "ErGw3AZ").await;
+    let fast = with(
+        &conn_body(&big, &c, 0),
+        "properties.expressRouteGatewayBypass",
+        json!(true),
+    );
+    let conn = put_ok(&env, &env.a, &conn_path(SUB_A, RG, "fp-big"), &fast, 201).await;
+    assert_eq!(conn["properties"]["expressRouteGatewayBypass"], true);
+}

@@ -418,6 +418,9 @@ fn put_connection(svc: &Service, call: &Call) -> R<Outcome> {
             })?;
             let existing: Option<Connection> = load(tx, &id)?;
             call.pre.check(existing.as_ref().map(|c| c.etag.as_str()))?;
+            if bypass {
+                fast_path_allowed(&gateway)?;
+            }
             let mut changed_circuit: Option<Circuit> = None;
             let conn = if let Some(old) = existing.clone() {
                 if !old.circuit.same(&cref) {
@@ -516,6 +519,25 @@ fn put_connection(svc: &Service, call: &Call) -> R<Outcome> {
         lro: Some(svc.lro(call, &op, &conn.location)),
     })
 }
+/// FastPath (`expressRouteGatewayBypass`) needs a gateway SKU that offers it: UltraPerformance,
+/// ErGw3AZ, or ErGwScale with at least 10 scale units.
+fn fast_path_allowed(gateway: &Gateway) -> R<()> {
+    let sku = gateway.sku.as_str();
+    let ok = eq(sku, "UltraPerformance")
+        || eq(sku, "ErGw3AZ")
+        || (eq(sku, "ErGwScale") && gateway.scale.as_ref().is_some_and(|s| s.min >= 10));
+    if ok {
+        return Ok(());
+    }
+    Err(bad(
+        "FastPathNotSupportedOnGatewaySku",
+        format!(
+            "expressRouteGatewayBypass (FastPath) needs an UltraPerformance, ErGw3AZ or ErGwScale (10 scale units or more) gateway; '{}' is {sku}.",
+            gateway.name
+        ),
+    ))
+}
+
 /// The circuit a new connection may link, and the index of the authorization it uses.
 /// A circuit outside the caller's subscriptions needs a valid, unused authorization key;
 /// without one the answer is the same whether the circuit exists or not.
