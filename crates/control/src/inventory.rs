@@ -50,6 +50,26 @@ pub struct LocationEdges {
     pub name: String,
     pub primary: EdgeDef,
     pub secondary: EdgeDef,
+    /// ExpressRoute Direct at this location: the facility and the port speeds on offer
+    /// (`expressRoutePortsLocations`); absent where Direct is not sold.
+    #[serde(default)]
+    pub direct: Option<DirectOffer>,
+}
+
+/// Where and at what speeds a location sells ExpressRoute Direct port pairs.
+///
+/// ```toml
+/// [location.direct]
+/// address = "Science Park 610, 1098 XH Amsterdam"
+/// contact = "noc@example.net"
+/// bandwidths_gbps = [10, 100]
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectOffer {
+    pub address: String,
+    pub contact: String,
+    pub bandwidths_gbps: Vec<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +130,11 @@ impl Default for Inventory {
                 name: "Lab".into(),
                 primary: edge("lab-edge-1", [192, 0, 2, 1]),
                 secondary: edge("lab-edge-2", [192, 0, 2, 2]),
+                direct: Some(DirectOffer {
+                    address: "Causeway lab, this host".into(),
+                    contact: "operator@localhost".into(),
+                    bandwidths_gbps: vec![10, 100],
+                }),
             }],
             gateway: Some(GatewayHost {
                 name: "lab-gateway".into(),
@@ -145,6 +170,15 @@ impl Inventory {
             if catalog.location(&l.name).is_none() {
                 return bad(format!(
                     "location {:?} is not a peering location of the catalogue",
+                    l.name
+                ));
+            }
+            if let Some(d) = &l.direct
+                && (d.bandwidths_gbps.is_empty()
+                    || d.bandwidths_gbps.iter().any(|b| ![10, 100].contains(b)))
+            {
+                return bad(format!(
+                    "location {:?}: Direct ports are 10 or 100 Gbps (bandwidths_gbps = [10, 100])",
                     l.name
                 ));
             }

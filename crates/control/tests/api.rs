@@ -1257,6 +1257,11 @@ async fn openapi_lists_every_path() {
         ),
         (format!("{net}/publicIPAddresses"), vec!["get"]),
         (format!("{net}/bgpServiceCommunities"), vec!["get"]),
+        (format!("{net}/ExpressRoutePortsLocations"), vec!["get"]),
+        (
+            format!("{net}/ExpressRoutePortsLocations/{{locationName}}"),
+            vec!["get"],
+        ),
         (
             "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/providers/Microsoft.Resources/deployments/{deploymentName}".to_owned(),
             vec!["get", "put", "delete"],

@@ -2813,3 +2813,39 @@ async fn fast_path_needs_a_gateway_sku_that_offers_it() {
     let conn = put_ok(&env, &env.a, &conn_path(SUB_A, RG, "fp-big"), &fast, 201).await;
     assert_eq!(conn["properties"]["expressRouteGatewayBypass"], true);
 }
+
+#[tokio::test]
+async fn direct_port_locations_come_from_the_inventory() {
+    let env = Env::new();
+    let base =
+        format!("/subscriptions/{SUB_A}/providers/Microsoft.Network/ExpressRoutePortsLocations");
+    let list = env.get(&env.a, &base).await.json();
+    let names: Vec<&str> = list["value"]
+        .as_array()
+        .expect("value")
+        .iter()
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["Lab"],
+        "only locations whose inventory sells Direct"
+    );
+    let lab = env.get(&env.a, &format!("{base}/Lab")).await;
+    lab.expect(200);
+    let speeds: Vec<u64> = lab.json()["properties"]["availableBandwidths"]
+        .as_array()
+        .expect("bandwidths")
+        .iter()
+        .filter_map(|b| b["valueInGbps"].as_u64())
+        .collect();
+    assert_eq!(speeds, [10, 100]);
+    assert!(
+        lab.json()["properties"]["address"]
+            .as_str()
+            .is_some_and(|a| !a.is_empty())
+    );
+    env.get(&env.a, &format!("{base}/Amsterdam"))
+        .await
+        .expect(404);
+}

@@ -29,6 +29,7 @@ fn inventory(encapsulation: &str) -> Inventory {
             name: "Amsterdam".into(),
             primary: edge("ams-edge-1", [192, 0, 2, 11]),
             secondary: edge("ams-edge-2", [192, 0, 2, 12]),
+            direct: None,
         }],
         gateway: None,
     }

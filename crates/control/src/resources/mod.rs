@@ -15,6 +15,7 @@ pub mod gateways;
 pub mod generic;
 pub mod operations;
 pub mod peerings;
+pub mod port_locations;
 pub mod providers;
 pub mod public_ips;
 pub mod resource_groups;
@@ -62,6 +63,7 @@ pub fn routes() -> Vec<Route> {
         circuit_connections::routes(),
         route_filters::routes(),
         deployments::routes(),
+        port_locations::routes(),
         diagnostics::routes(),
         cross_connections::routes(),
         vnets::routes(),
