@@ -235,9 +235,14 @@ pub(crate) fn publish_to(clock: &watch::Sender<u64>, generation: u64) {
 /// Maximum prefixes accepted from the customer: private peering 4,000 IPv4 (Standard/Local)
 /// or 10,000 (Premium) and 100 IPv6; Microsoft peering 200 per family.
 pub fn route_limits(circuit: &Circuit, peering: &Peering) -> (u32, u32) {
+    route_limits_at(&circuit.sku.tier, peering)
+}
+
+/// [`route_limits`] for a circuit of SKU tier `tier` (what a tier change would set).
+pub fn route_limits_at(tier: &str, peering: &Peering) -> (u32, u32) {
     if peering.peering_type == "MicrosoftPeering" {
         (200, 200)
-    } else if circuit.sku.tier == "Premium" {
+    } else if tier == "Premium" {
         (10_000, 100)
     } else {
         (4_000, 100)

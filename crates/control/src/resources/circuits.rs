@@ -382,15 +382,8 @@ fn narrower_sku_keeps_links(
             ),
         );
     }
-    let probe = Circuit {
-        sku: Sku {
-            tier: tier.to_owned(),
-            family: old.sku.family.clone(),
-        },
-        ..old.clone()
-    };
     if let Some(p) = old.peering(super::gateways::PRIVATE_PEERING) {
-        let (v4_limit, _) = crate::edges::route_limits(&probe, p);
+        let (v4_limit, _) = crate::edges::route_limits_at(tier, p);
         let links = svc.peering_status(old, super::gateways::PRIVATE_PEERING);
         let most = links
             .primary

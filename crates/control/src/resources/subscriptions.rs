@@ -93,7 +93,9 @@ fn list_subscriptions(svc: &Service, call: &Call) -> R<Outcome> {
     Ok(svc.page_of(call, items))
 }
 
-fn get_subscription(svc: &Service, call: &Call) -> R<Outcome> {
+/// The path's subscription, lower-cased, if the principal may use it; another tenant's
+/// reads exactly like a missing one.
+fn known_subscription(svc: &Service, call: &Call) -> R<String> {
     let sub = call.params.sub().to_ascii_lowercase();
     if !subscriptions_of(svc, &call.principal)?.contains(&sub) {
         return Err(ArmError::new(
@@ -102,6 +104,11 @@ fn get_subscription(svc: &Service, call: &Call) -> R<Outcome> {
             format!("The subscription '{sub}' could not be found."),
         ));
     }
+    Ok(sub)
+}
+
+fn get_subscription(svc: &Service, call: &Call) -> R<Outcome> {
+    let sub = known_subscription(svc, call)?;
     Ok(Outcome::Ok(to_body(&dto(svc, &sub))))
 }
 
@@ -122,14 +129,7 @@ fn geography_group(r: &Region) -> &'static str {
 /// The regions of this deployment, as `az account list-locations` reads them. Like every
 /// subscription read, another tenant's subscription reads as a missing one.
 fn list_locations(svc: &Service, call: &Call) -> R<Outcome> {
-    let sub = call.params.sub().to_ascii_lowercase();
-    if !subscriptions_of(svc, &call.principal)?.contains(&sub) {
-        return Err(ArmError::new(
-            Status::NotFound,
-            "SubscriptionNotFound",
-            format!("The subscription '{sub}' could not be found."),
-        ));
-    }
+    let sub = known_subscription(svc, call)?;
     let items = region::REGIONS
         .iter()
         .map(|r| {
